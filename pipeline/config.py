@@ -1,0 +1,402 @@
+"""Settings: one table declares every setting, loading reads TOML and validates it.
+
+A deployment describes itself in one TOML file, given with ``--config`` or the
+``RECWATCH_CONFIG`` environment variable. With neither, recwatch runs on the embedded
+default: a demo recorder spool and catalog under the repository's ``data/`` folder.
+
+Every setting is declared once in :data:`SETTINGS` with its default, unit and help.
+:func:`load_config` rejects unknown keys and invalid values before any work starts,
+with a message that names the key, the value found and what is expected.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+EMBEDDED_DATA_DIR = PROJECT_DIR / "data"
+CONFIG_ENV_VAR = "RECWATCH_CONFIG"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its TOML name, default, unit and check."""
+
+    key: str
+    default: Any
+    help: str
+    unit: str = ""
+    check: Callable[[Any], str | None] | None = None
+
+    def validate(self, value: Any) -> Any:
+        expected_type = type(self.default)
+        if (
+            expected_type is float
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        ):
+            value = float(value)
+        if not isinstance(value, expected_type) or (
+            expected_type is int and isinstance(value, bool)
+        ):
+            raise ConfigError(
+                f"invalid setting {self.key} = {value!r}: expected "
+                f"{expected_type.__name__} ({self.help})"
+            )
+        if self.check is not None:
+            problem = self.check(value)
+            if problem:
+                raise ConfigError(
+                    f"invalid setting {self.key} = {value!r}: expected {problem}"
+                )
+        return value
+
+
+def _between(low: float, high: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if low <= value <= high else f"a value from {low} to {high}"
+
+    return check
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in choices else "one of " + ", ".join(choices)
+
+    return check
+
+
+def _timezone(value: Any) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "an IANA time zone name such as Asia/Seoul"
+    return None
+
+
+def _patterns(value: Any) -> str | None:
+    if all(isinstance(item, str) and item for item in value):
+        return None
+    return "a list of non-empty glob patterns such as '*.part'"
+
+
+def _clock_time(value: Any) -> str | None:
+    parts = value.split(":")
+    if (
+        len(parts) == 2
+        and all(part.isdigit() for part in parts)
+        and int(parts[0]) < 24
+        and int(parts[1]) < 60
+    ):
+        return None
+    return "a local time of day as HH:MM, such as 02:30"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "data_dir",
+        "",
+        "folder for the catalog, snapshots and keys; "
+        "relative paths are relative to the config file",
+    ),
+    Setting("catalog_path", "", "DuckDB catalog file; default DATA_DIR/catalog.duckdb"),
+    Setting(
+        "timezone",
+        "Asia/Seoul",
+        "time zone of recorder file names and of the UI",
+        check=_timezone,
+    ),
+    Setting(
+        "retention.days",
+        30,
+        "days a recording is kept after its start time",
+        unit="days",
+        check=_between(1, 3650),
+    ),
+    Setting(
+        "retention.due_soon_days",
+        3,
+        "days before expiry when a recording counts as due",
+        unit="days",
+        check=_between(0, 30),
+    ),
+    Setting(
+        "retention.purge_time",
+        "02:30",
+        "local time of the daily purge",
+        check=_clock_time,
+    ),
+    Setting(
+        "ingest.stable_s",
+        2.0,
+        "time a file's size and mtime must stay unchanged "
+        "before it is taken, when no close-after-write event was seen",
+        unit="s",
+        check=_between(0.1, 3600),
+    ),
+    Setting(
+        "ingest.incomplete_grace_s",
+        30.0,
+        "extra time to wait for a WAV whose "
+        "header promises more data than the file holds",
+        unit="s",
+        check=_between(0, 86400),
+    ),
+    Setting(
+        "ingest.reconcile_interval_s",
+        300.0,
+        "period of the full directory scan that catches files whose events were lost",
+        unit="s",
+        check=_between(5, 86400),
+    ),
+    Setting(
+        "ingest.poll_interval_s",
+        0.25,
+        "how often pending files are checked",
+        unit="s",
+        check=_between(0.01, 10),
+    ),
+    Setting(
+        "ingest.workers",
+        2,
+        "analysis worker processes",
+        unit="processes",
+        check=_between(1, 64),
+    ),
+    Setting(
+        "ingest.ignore_patterns",
+        [
+            ".*",
+            "*.part",
+            "*.tmp",
+            "*.crdownload",
+            "*.json",
+            "*.xml",
+            "*.csv",
+            "*.txt",
+            "*.md",
+        ],
+        "file name patterns never cataloged as recordings (partial files, "
+        "sidecars, notes)",
+        check=_patterns,
+    ),
+    Setting(
+        "audio.silence_threshold_dbfs",
+        -45.0,
+        "a frame whose DC-removed RMS is below this level is silent",
+        unit="dBFS",
+        check=_between(-120, 0),
+    ),
+    Setting(
+        "audio.frame_ms",
+        20,
+        "frame length for silence and level statistics",
+        unit="ms",
+        check=_between(5, 200),
+    ),
+    Setting("demo.enabled", False, "generate a demo recorder spool on first start"),
+    Setting(
+        "demo.days",
+        40,
+        "days of demo calls generated on first start",
+        unit="days",
+        check=_between(1, 365),
+    ),
+    Setting(
+        "demo.live_interval_s",
+        10.0,
+        "period of the new demo call written into "
+        "the spool to show live ingest; 0 turns it off",
+        unit="s",
+        check=_between(0, 3600),
+    ),
+    Setting(
+        "dashboard.language", "ko", "default UI language", check=_one_of("ko", "en")
+    ),
+    Setting(
+        "dashboard.refresh_ms",
+        2000,
+        "how often open pages look for new data",
+        unit="ms",
+        check=_between(250, 600000),
+    ),
+    Setting(
+        "dashboard.page_size",
+        50,
+        "rows per page in recording tables",
+        unit="rows",
+        check=_between(10, 1000),
+    ),
+)
+
+SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+
+@dataclass(frozen=True)
+class RecorderRoot:
+    """A recorder's spool folder and the naming profile of its files."""
+
+    root: Path
+    profile: str = "freepbx"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings; look values up with ``config["ingest.stable_s"]``."""
+
+    values: Mapping[str, Any]
+    recorders: tuple[RecorderRoot, ...]
+    profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    source: Path | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.values["data_dir"])
+
+    @property
+    def catalog_path(self) -> Path:
+        return Path(self.values["catalog_path"])
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.values["timezone"])
+
+    @property
+    def is_embedded_default(self) -> bool:
+        return self.source is None
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict) and key not in SETTINGS_BY_KEY:
+            flat.update(_flatten(value, key + "."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def _resolve(path_text: str, base: Path) -> Path:
+    path = Path(path_text).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _parse_recorders(raw: Any, base: Path, profiles: Mapping[str, Any]) -> tuple:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(
+            f"invalid setting recorders = {raw!r}: expected at least one "
+            '[[recorders]] table with root = "/path/to/spool"'
+        )
+    known_profiles = {"freepbx", *profiles}
+    recorders = []
+    for index, table in enumerate(raw):
+        where = f"recorders[{index}]"
+        if not isinstance(table, dict) or not isinstance(table.get("root"), str):
+            raise ConfigError(
+                f"invalid setting {where} = {table!r}: expected a table with "
+                'root = "/path/to/spool"'
+            )
+        unknown = set(table) - {"root", "profile"}
+        if unknown:
+            raise ConfigError(
+                f"unknown setting {where}.{sorted(unknown)[0]}: expected only "
+                "root and profile"
+            )
+        profile = table.get("profile", "freepbx")
+        if profile not in known_profiles:
+            raise ConfigError(
+                f"invalid setting {where}.profile = {profile!r}: expected one of "
+                f"{', '.join(sorted(known_profiles))}; define others under "
+                "[profiles.NAME]"
+            )
+        recorders.append(RecorderRoot(_resolve(table["root"], base), profile))
+    return tuple(recorders)
+
+
+def build_config(
+    table: Mapping[str, Any], *, base: Path, source: Path | None = None
+) -> Config:
+    """Validate a parsed TOML table and fill in defaults.
+
+    Raises :class:`ConfigError` naming the first unknown key or invalid value.
+    """
+    table = dict(table)
+    recorders_raw = table.pop("recorders", None)
+    profiles = table.pop("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(
+            f"invalid setting profiles = {profiles!r}: expected [profiles.NAME] tables"
+        )
+
+    values = {setting.key: setting.default for setting in SETTINGS}
+    for key, value in _flatten(table).items():
+        setting = SETTINGS_BY_KEY.get(key)
+        if setting is None:
+            raise ConfigError(
+                f"unknown setting {key} in {source or 'the configuration'}: check the "
+                "spelling; the README lists every setting"
+            )
+        values[key] = setting.validate(value)
+
+    data_dir = _resolve(values["data_dir"] or "data", base)
+    values["data_dir"] = str(data_dir)
+    catalog = values["catalog_path"]
+    values["catalog_path"] = str(
+        _resolve(catalog, base) if catalog else data_dir / "catalog.duckdb"
+    )
+    if recorders_raw is None and source is None:
+        recorders_raw = [{"root": str(data_dir / "spool")}]
+    recorders = _parse_recorders(recorders_raw, base, profiles)
+    return Config(values=values, recorders=recorders, profiles=profiles, source=source)
+
+
+def embedded_default() -> Config:
+    """Return the embedded default: demo spool and catalog under ``data/``."""
+    return build_config({"demo": {"enabled": True}}, base=PROJECT_DIR, source=None)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load the configuration from ``path``, ``$RECWATCH_CONFIG`` or the default.
+
+    A path given both as an argument and in the environment must agree, so that a
+    forgotten environment variable never silently overrides a command line.
+    """
+    env_value = os.environ.get(CONFIG_ENV_VAR) or None
+    if path and env_value and Path(path).resolve() != Path(env_value).resolve():
+        raise ConfigError(
+            f"conflicting configuration: --config {path} and {CONFIG_ENV_VAR}="
+            f"{env_value}; give only one"
+        )
+    chosen = path or env_value
+    if not chosen:
+        return embedded_default()
+
+    config_path = Path(chosen).expanduser().resolve()
+    try:
+        with config_path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"configuration file not found: {config_path}; check --config or "
+            f"{CONFIG_ENV_VAR}"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"invalid TOML in {config_path}: {error}") from None
+    config = build_config(table, base=config_path.parent, source=config_path)
+    logger.info("loaded configuration from %s", config_path)
+    return config
