@@ -1,0 +1,590 @@
+"""Decode a recording at its native rate and measure level, silence and clipping.
+
+``analyze_file`` runs in the ingest worker processes, so it returns a plain dict that
+pickles and serialises to JSON. It sniffs the content to find the container and
+checks WAV size fields itself. It decodes with libsndfile (through soundfile) in
+blocks of about 10 s, so a one-hour call needs little memory. For codecs that
+libsndfile rejects it falls back to an ffmpeg pipe when ffmpeg is installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import os
+from collections.abc import Generator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import soundfile as sf
+
+from pipeline import codecs
+from pipeline.errors import AudioError, ConfigError, UnsupportedCodecError
+
+logger = logging.getLogger(__name__)
+
+DBFS_FLOOR = -120.0
+"""Level in dBFS reported for digital silence, in place of -inf."""
+
+BLOCK_SECONDS = 10.0
+"""Length of audio decoded per step, which bounds memory for long calls."""
+
+_RAW_SUBTYPES = {"mulaw": "ULAW", "alaw": "ALAW", "pcm_16": "PCM_16"}
+
+# WAV format tags that libsndfile 1.2 decodes. A file with another tag needs ffmpeg.
+_LIBSNDFILE_WAV_TAGS = {0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011, 0x0031, 0x0040}
+
+# ffprobe codec names mapped to the codec names that libsndfile decoding stores.
+_FFMPEG_CODECS = {
+    "pcm_u8": "pcm_u8",
+    "pcm_s16le": "pcm_16",
+    "pcm_s24le": "pcm_24",
+    "pcm_s32le": "pcm_32",
+    "pcm_f32le": "float",
+    "pcm_f64le": "double",
+    "pcm_mulaw": "mulaw",
+    "pcm_alaw": "alaw",
+    "gsm_ms": "gsm",
+    "adpcm_g722": "g722",
+    "adpcm_g726": "g726",
+    "adpcm_g726le": "g726",
+}
+
+
+@dataclass(frozen=True)
+class RawFormat:
+    """Sample format of a headerless file, which only a naming profile can state."""
+
+    codec: Literal["mulaw", "alaw", "pcm_16"]
+    sample_rate: int
+    channels: int = 1
+
+    def __post_init__(self) -> None:
+        if self.codec not in _RAW_SUBTYPES:
+            raise ConfigError(
+                f"invalid raw codec {self.codec!r}: expected one of "
+                f"{', '.join(sorted(_RAW_SUBTYPES))}; fix the naming profile"
+            )
+        if self.sample_rate <= 0 or self.channels <= 0:
+            raise ConfigError(
+                f"invalid raw format: sample_rate={self.sample_rate} and "
+                f"channels={self.channels} must both be positive; fix the naming "
+                "profile"
+            )
+
+
+def analyze_file(
+    path: str | os.PathLike,
+    *,
+    silence_threshold_dbfs: float = -45.0,
+    frame_ms: int = 20,
+    raw_format: RawFormat | None = None,
+) -> dict:
+    """Decode one recording and measure its level, silence and clipping.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The recording. Its content decides the container, not its extension.
+    silence_threshold_dbfs : float
+        A frame whose DC-removed RMS is below this level, in dBFS, is silent. In a
+        multichannel file a frame is silent only when every channel is.
+    frame_ms : int
+        Length of a silence analysis frame, in milliseconds. A partial last frame
+        counts when it contains at least half a frame, or when it is the only frame.
+    raw_format : RawFormat or None
+        Sample format of a headerless G.711 or PCM file. Without it, headerless
+        files are rejected as not audio.
+
+    Returns
+    -------
+    dict
+        ``sample_rate`` (Hz), ``channels``, ``codec``, ``container``, ``decoder``
+        ("soundfile" or "ffmpeg"), ``frames`` (samples per channel actually
+        decoded), ``duration_s`` (frames / sample_rate), ``silence_ratio`` (silent
+        frames / frames, 0.0 when empty), ``longest_silence_s``, ``rms_dbfs`` and
+        ``peak_dbfs`` (over all channels, at least ``DBFS_FLOOR``),
+        ``clipped_samples`` (samples at the codec's full scale, all channels) and
+        ``flags`` (list of ``empty``, ``header_incomplete``, ``truncated``,
+        ``all_silent``, ``extension_mismatch``).
+
+    Raises
+    ------
+    AudioError
+        The file is missing, empty, not audio or cannot be decoded. ``flags`` names
+        the fault (``missing``, ``empty``, ``not_audio``, ``truncated``,
+        ``header_incomplete``, ``decode_error``).
+    UnsupportedCodecError
+        The file is audio in a codec that neither libsndfile nor ffmpeg decodes.
+    ConfigError
+        ``frame_ms`` is not positive.
+    """
+    if frame_ms <= 0:
+        raise ConfigError(f"invalid frame_ms={frame_ms}: expected a positive integer")
+    path_text = os.fspath(path)
+    file_size = _file_size(path_text)
+
+    if raw_format is not None:
+        return _analyze_raw(path_text, raw_format, silence_threshold_dbfs, frame_ms)
+
+    with open(path_text, "rb") as stream:
+        head = stream.read(512)
+        container = codecs.sniff_container(head)
+        header = None
+        if container == "wav" and head.startswith(b"RIFF"):
+            header = codecs.read_wav_header(stream, path_text, file_size)
+
+    if container is None and codecs.looks_like_text(head):
+        snippet = head[:40].decode("utf-8", "replace").strip()
+        raise AudioError(
+            f"not audio: {path_text} starts with text {snippet!r}; expected a WAV or "
+            "MP3 recording. Remove the file from the spool or fix the program that "
+            "wrote it",
+            flags=("not_audio",),
+        )
+
+    flags = list(header.flags) if header else []
+    extension = os.path.splitext(path_text)[1].lower()
+    expected = codecs.EXTENSION_CONTAINERS.get(extension)
+    if container and expected and container not in expected:
+        flags.append("extension_mismatch")
+
+    decoded = _decode(path_text, head, container, header)
+    stats = _SignalStats(
+        sample_rate=decoded.sample_rate,
+        channels=decoded.channels,
+        frame_ms=frame_ms,
+        threshold_dbfs=silence_threshold_dbfs,
+        clip_level=_clip_level(decoded.codec),
+    )
+    try:
+        for block in decoded.blocks:
+            stats.add(block)
+    except sf.SoundFileError as error:
+        raise AudioError(
+            f"decode failed: libsndfile stopped reading {path_text} after "
+            f"{stats.frames} frames ({error}); the file is damaged. Check the "
+            "recorder; the file will be analysed again if it changes",
+            flags=("decode_error",),
+        ) from error
+    finally:
+        decoded.close()
+
+    result = _build_result(
+        decoded.sample_rate,
+        decoded.channels,
+        decoded.codec,
+        decoded.container,
+        decoded.decoder,
+        stats,
+        flags,
+    )
+    logger.debug(
+        "analysed %s %s file: %d frames, flags %s",
+        decoded.container,
+        decoded.codec,
+        stats.frames,
+        result["flags"],
+    )
+    return result
+
+
+def _build_result(
+    sample_rate: int,
+    channels: int,
+    codec: str,
+    container: str,
+    decoder: str,
+    stats: _SignalStats,
+    flags: list[str],
+) -> dict:
+    """Assemble the result dict and add the flags that the statistics imply."""
+    result = {
+        "sample_rate": sample_rate,
+        "channels": channels,
+        "codec": codec,
+        "container": container,
+        "decoder": decoder,
+    }
+    result.update(stats.summary())
+    flags = list(flags)
+    if stats.frames == 0:
+        flags.append("empty")
+    elif result["silence_ratio"] == 1.0:
+        flags.append("all_silent")
+    result["flags"] = flags
+    return result
+
+
+def _no_blocks() -> Generator[np.ndarray, None, None]:
+    """Yield no blocks, for a WAV file that has no data chunk."""
+    yield from ()
+
+
+def _file_size(path: str) -> int:
+    """Return the file size, raising AudioError for a missing or empty file."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError as error:
+        raise AudioError(
+            f"not found: {path} was removed or renamed before it could be analysed; "
+            "nothing to do unless the recorder keeps the file elsewhere",
+            flags=("missing",),
+        ) from error
+    if size == 0:
+        raise AudioError(
+            f"empty file: {path} has 0 bytes; the recorder may have failed to write "
+            "it. Check the recorder; the file will be analysed again if it changes",
+            flags=("empty",),
+        )
+    return size
+
+
+@dataclass
+class _Decoded:
+    """An open decoder and the format facts that the result reports."""
+
+    sample_rate: int
+    channels: int
+    codec: str
+    container: str
+    decoder: str
+    blocks: Generator[np.ndarray, None, None]
+    resources: ExitStack = field(default_factory=ExitStack)
+
+    def close(self) -> None:
+        # Closing the generator first stops an ffmpeg process that is still running.
+        self.blocks.close()
+        self.resources.close()
+
+
+def _decode(
+    path: str, head: bytes, container: str | None, header: codecs.WavHeader | None
+) -> _Decoded:
+    """Open the best decoder for the file, or raise AudioError naming the problem."""
+    if container in codecs.FFMPEG_ONLY_CONTAINERS:
+        return _decode_ffmpeg(path, container, f"{container} audio")
+
+    if header is not None and header.data_offset is None:
+        # libsndfile rejects a WAV without a data chunk. The result is simply empty
+        # because the fmt chunk already gives the format.
+        return _Decoded(
+            sample_rate=header.sample_rate,
+            channels=header.channels,
+            codec=_wav_codec_name(header),
+            container="wav",
+            decoder="soundfile",
+            blocks=_no_blocks(),
+        )
+
+    resources = ExitStack()
+    source: object = path
+    if header is not None and header.needs_patch:
+        source = resources.enter_context(codecs.PatchedWavView(path, header))
+        logger.debug("reading WAV with corrected size fields, flags %s", header.flags)
+    try:
+        snd = resources.enter_context(sf.SoundFile(source))
+    except sf.SoundFileError as error:
+        resources.close()
+        return _decode_after_libsndfile_failure(path, head, container, header, error)
+
+    codec = codecs.SUBTYPE_CODECS.get(snd.subtype, snd.subtype.lower())
+    # float32 represents 24-bit PCM exactly, but 32-bit PCM needs float64 to count
+    # clipped samples exactly.
+    dtype = "float64" if codec in ("pcm_32", "double") else "float32"
+    block_frames = round(snd.samplerate * BLOCK_SECONDS)
+
+    def blocks() -> Generator[np.ndarray, None, None]:
+        while True:
+            block = snd.read(block_frames, dtype=dtype, always_2d=True)
+            if not len(block):
+                return
+            yield block
+
+    return _Decoded(
+        sample_rate=snd.samplerate,
+        channels=snd.channels,
+        codec=codec,
+        container=container or snd.format.lower(),
+        decoder="soundfile",
+        blocks=blocks(),
+        resources=resources,
+    )
+
+
+def _decode_after_libsndfile_failure(
+    path: str,
+    head: bytes,
+    container: str | None,
+    header: codecs.WavHeader | None,
+    error: Exception,
+) -> _Decoded:
+    """Choose ffmpeg or the right AudioError after libsndfile rejected a file."""
+    if container is None:
+        raise AudioError(
+            f"not audio: {path} starts with bytes {head[:8].hex(' ')}, which match no "
+            "known audio format, and libsndfile cannot open it; expected a WAV or MP3 "
+            "recording. Remove the file from the spool or fix the program that wrote "
+            "it",
+            flags=("not_audio",),
+        ) from error
+    if header is not None and header.format_tag not in _LIBSNDFILE_WAV_TAGS:
+        codec_name = f"WAV format tag 0x{header.format_tag:04X} ({header.format_name})"
+        return _decode_ffmpeg(path, container, codec_name)
+    if codecs.ffmpeg_available():
+        logger.info(
+            "libsndfile rejected a %s file (%s); trying ffmpeg", container, error
+        )
+        return _decode_ffmpeg(path, container, f"{container} audio")
+    raise AudioError(
+        f"decode failed: libsndfile cannot read {path} ({error}); the {container} "
+        "file is damaged. Check the recorder; the file will be analysed again if it "
+        "changes",
+        flags=("decode_error",),
+    ) from error
+
+
+def _decode_ffmpeg(path: str, container: str, codec_name: str) -> _Decoded:
+    """Decode through ffmpeg, or raise UnsupportedCodecError when it is missing."""
+    if not codecs.ffmpeg_available():
+        raise UnsupportedCodecError(
+            f"unsupported codec: {path} is {codec_name}, which libsndfile cannot "
+            "decode, and ffmpeg is not installed. Install ffmpeg on the ingest host "
+            "or configure the recorder to write PCM, mu-law or A-law WAV",
+            flags=("unsupported_codec",),
+        )
+    try:
+        stream = codecs.probe_ffmpeg(path)
+    except AudioError as error:
+        raise UnsupportedCodecError(
+            f"unsupported codec: {path} is {codec_name}, which neither libsndfile "
+            f"nor ffmpeg decodes ({error}). Configure the recorder to write PCM, "
+            "mu-law or A-law WAV",
+            flags=("unsupported_codec",),
+        ) from error
+    if stream.codec in ("none", "unknown"):
+        raise UnsupportedCodecError(
+            f"unsupported codec: {path} is {codec_name}, which neither libsndfile "
+            "nor ffmpeg decodes. Configure the recorder to write PCM, mu-law or "
+            "A-law WAV",
+            flags=("unsupported_codec",),
+        )
+    if stream.sample_rate <= 0 or stream.channels <= 0:
+        raise UnsupportedCodecError(
+            f"unsupported codec: ffprobe reports {stream.sample_rate} Hz and "
+            f"{stream.channels} channels for {path} ({codec_name}); expected positive "
+            "values. Configure the recorder to write PCM, mu-law or A-law WAV",
+            flags=("unsupported_codec",),
+        )
+    logger.info("decoding a %s file with ffmpeg (%s)", container, stream.codec)
+    block_frames = round(stream.sample_rate * BLOCK_SECONDS)
+    return _Decoded(
+        sample_rate=stream.sample_rate,
+        channels=stream.channels,
+        codec=_FFMPEG_CODECS.get(stream.codec, stream.codec),
+        container=container,
+        decoder="ffmpeg",
+        blocks=codecs.iter_ffmpeg_blocks(path, stream, block_frames),
+    )
+
+
+def _analyze_raw(
+    path: str, raw_format: RawFormat, threshold_dbfs: float, frame_ms: int
+) -> dict:
+    """Analyse a headerless file in the format that the naming profile states."""
+    stats = _SignalStats(
+        sample_rate=raw_format.sample_rate,
+        channels=raw_format.channels,
+        frame_ms=frame_ms,
+        threshold_dbfs=threshold_dbfs,
+        clip_level=_clip_level(raw_format.codec),
+    )
+    block_frames = round(raw_format.sample_rate * BLOCK_SECONDS)
+    try:
+        with sf.SoundFile(
+            path,
+            samplerate=raw_format.sample_rate,
+            channels=raw_format.channels,
+            subtype=_RAW_SUBTYPES[raw_format.codec],
+            format="RAW",
+            endian="LITTLE",
+        ) as snd:
+            for block in snd.blocks(block_frames, dtype="float32", always_2d=True):
+                stats.add(block)
+    except sf.SoundFileError as error:
+        raise AudioError(
+            f"decode failed: libsndfile cannot read {path} as raw {raw_format.codec} "
+            f"({error}); check the naming profile's raw format",
+            flags=("decode_error",),
+        ) from error
+
+    return _build_result(
+        raw_format.sample_rate,
+        raw_format.channels,
+        raw_format.codec,
+        "raw",
+        "soundfile",
+        stats,
+        [],
+    )
+
+
+def _wav_codec_name(header: codecs.WavHeader) -> str:
+    """Name the codec of a WAV file from its fmt chunk alone."""
+    if header.format_tag == 0x0001:
+        return {8: "pcm_u8", 16: "pcm_16", 24: "pcm_24", 32: "pcm_32"}.get(
+            header.bits_per_sample, f"pcm_{header.bits_per_sample}"
+        )
+    if header.format_tag == 0x0003:
+        return "double" if header.bits_per_sample == 64 else "float"
+    names = {0x0006: "alaw", 0x0007: "mulaw", 0x0031: "gsm", 0x0055: "mp3"}
+    return names.get(header.format_tag, f"wav_0x{header.format_tag:04x}")
+
+
+def _clip_level(codec: str) -> float:
+    """Return the smallest magnitude that counts as full scale for a codec.
+
+    Values are in soundfile's float scale, where integer PCM full scale is 1.0 and
+    the largest positive integer code is one step below it.
+    """
+    pcm_bits = {"pcm_u8": 8, "pcm_s8": 8, "pcm_16": 16, "pcm_24": 24, "pcm_32": 32}
+    if codec in pcm_bits:
+        step = 2.0 ** -(pcm_bits[codec] - 1)
+        return 1.0 - step
+    if codec in ("float", "double"):
+        return 1.0
+    if codec in ("mulaw", "alaw"):
+        return _g711_full_scale(_RAW_SUBTYPES[codec])
+    # GSM 6.10 decodes to 16-bit values and the ffmpeg pipe outputs 16-bit PCM.
+    # MP3 decodes to float that may pass 1.0, and the same threshold applies.
+    return 1.0 - 2.0**-15
+
+
+@functools.cache
+def _g711_full_scale(subtype: str) -> float:
+    """Decode every G.711 code with libsndfile and return the largest magnitude.
+
+    The codec's maximum is below 1.0 (32124/32768 for mu-law, 32256/32768 for
+    A-law), so a threshold near 1.0 would never count a clipped G.711 call.
+    """
+    codes = io.BytesIO(bytes(range(256)))
+    samples, _ = sf.read(
+        codes,
+        dtype="float32",
+        format="RAW",
+        subtype=subtype,
+        samplerate=8000,
+        channels=1,
+    )
+    return float(np.max(np.abs(samples)))
+
+
+class _SignalStats:
+    """Running level, silence and clipping statistics over decoded blocks.
+
+    Sums are kept per channel, so per-channel results need only a new summary.
+    """
+
+    def __init__(
+        self,
+        *,
+        sample_rate: int,
+        channels: int,
+        frame_ms: int,
+        threshold_dbfs: float,
+        clip_level: float,
+    ):
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.frame_length = max(1, round(sample_rate * frame_ms / 1000))
+        self.frame_s = self.frame_length / sample_rate
+        self.threshold = 10.0 ** (threshold_dbfs / 20.0)
+        self.clip_level = clip_level
+        self.frames = 0
+        self.sum_squares = np.zeros(channels, dtype=np.float64)
+        self.peak = np.zeros(channels, dtype=np.float64)
+        self.clipped = np.zeros(channels, dtype=np.int64)
+        self.analysis_frames = 0
+        self.silent_frames = 0
+        self.silent_run = 0
+        self.longest_silent_run = 0
+        self._pending = np.zeros((0, channels), dtype=np.float64)
+
+    def add(self, block: np.ndarray) -> None:
+        """Add a block of shape (frames, channels) in soundfile's float scale."""
+        self.frames += len(block)
+        self.sum_squares += np.einsum("ij,ij->j", block, block, dtype=np.float64)
+        self.peak = np.maximum(self.peak, np.abs(block).max(axis=0))
+        self.clipped += np.count_nonzero(np.abs(block) >= self.clip_level, axis=0)
+
+        if len(self._pending):
+            block = np.concatenate([self._pending, block])
+        whole = len(block) - len(block) % self.frame_length
+        self._add_frames(block[:whole])
+        self._pending = block[whole:].copy()
+
+    def _add_frames(self, samples: np.ndarray) -> None:
+        if not len(samples):
+            return
+        frames = samples.reshape(-1, self.frame_length, self.channels)
+        # The standard deviation over a frame is its RMS after removing the frame mean.
+        frame_rms = frames.std(axis=1, dtype=np.float64)
+        silent = (frame_rms < self.threshold).all(axis=1)
+        self._count_runs(silent)
+
+    def _count_runs(self, silent: np.ndarray) -> None:
+        """Update the silent frame count and the longest run of silent frames."""
+        self.analysis_frames += len(silent)
+        self.silent_frames += int(np.count_nonzero(silent))
+        if silent.all():
+            self.silent_run += len(silent)
+            self.longest_silent_run = max(self.longest_silent_run, self.silent_run)
+            return
+        # Runs start and end at the edges of the zero-padded sequence. A run at the
+        # start of the block continues the run carried over from the previous block.
+        edges = np.diff(np.concatenate(([0], silent.astype(np.int8), [0])))
+        starts = np.flatnonzero(edges == 1)
+        ends = np.flatnonzero(edges == -1)
+        runs = ends - starts
+        if not len(runs):
+            self.silent_run = 0
+            return
+        if starts[0] == 0:
+            runs[0] += self.silent_run
+        self.longest_silent_run = max(self.longest_silent_run, int(runs.max()))
+        self.silent_run = int(runs[-1]) if ends[-1] == len(silent) else 0
+
+    def summary(self) -> dict:
+        """Return the finished statistics as plain Python numbers."""
+        pending = self._pending
+        self._pending = np.zeros((0, self.channels), dtype=np.float64)
+        if len(pending) and (
+            len(pending) * 2 >= self.frame_length or self.analysis_frames == 0
+        ):
+            frame_rms = pending.std(axis=0, dtype=np.float64)
+            self._count_runs(np.array([bool((frame_rms < self.threshold).all())]))
+
+        samples = self.frames * self.channels
+        rms = float(np.sqrt(self.sum_squares.sum() / samples)) if samples else 0.0
+        silence_ratio = (
+            self.silent_frames / self.analysis_frames if self.analysis_frames else 0.0
+        )
+        return {
+            "frames": int(self.frames),
+            "duration_s": self.frames / self.sample_rate,
+            "silence_ratio": float(silence_ratio),
+            "longest_silence_s": self.longest_silent_run * self.frame_s,
+            "rms_dbfs": to_dbfs(rms),
+            "peak_dbfs": to_dbfs(float(self.peak.max(initial=0.0))),
+            "clipped_samples": int(self.clipped.sum()),
+        }
+
+
+def to_dbfs(amplitude: float) -> float:
+    """Convert a linear amplitude (full scale 1.0) to dBFS, at least ``DBFS_FLOOR``."""
+    if amplitude <= 10.0 ** (DBFS_FLOOR / 20.0):
+        return DBFS_FLOOR
+    return float(20.0 * np.log10(amplitude))
