@@ -297,6 +297,9 @@ def _decode(
     dtype = "float64" if codec in ("pcm_32", "double") else "float32"
     block_frames = round(snd.samplerate * BLOCK_SECONDS)
 
+    # NOTE: with libsndfile 1.2.2, reading an MP3 in several calls makes libmpg123
+    # print "part2_3_length ... too large" on stderr about once per 20 s of audio.
+    # The samples equal those of a single whole-file read, so only the log is noisy.
     def blocks() -> Generator[np.ndarray, None, None]:
         while True:
             block = snd.read(block_frames, dtype=dtype, always_2d=True)

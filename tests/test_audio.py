@@ -597,3 +597,18 @@ def test_silence_runs_match_frame_pattern(tmp_path):
 
     assert result["silence_ratio"] == pytest.approx(pattern.mean())
     assert result["longest_silence_s"] == pytest.approx(longest * 0.02)
+
+
+def test_mp3_blocks_match_whole_read(tmp_path):
+    rng = np.random.default_rng(17)
+    path = tmp_path / "long.mp3"
+    sf.write(path, rng.uniform(-0.5, 0.5, size=25 * RATE), RATE, format="MP3")
+    whole, _ = sf.read(path, dtype="float32")
+
+    result = analyze_file(path)
+
+    expected_rms = 20 * np.log10(np.sqrt(np.mean(whole.astype(np.float64) ** 2)))
+    expected_peak = 20 * np.log10(np.abs(whole).max())
+    assert result["frames"] == len(whole)
+    assert result["rms_dbfs"] == pytest.approx(expected_rms, abs=1e-4)
+    assert result["peak_dbfs"] == pytest.approx(expected_peak, abs=1e-4)
