@@ -1,0 +1,147 @@
+"""The recordings page (녹취파일 목록): filters over a table paged in DuckDB."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+
+import panel as pn
+import param
+
+from pipeline import queries, retention
+from pipeline.service import Service
+from pipeline.views import data
+from pipeline.views.i18n import label, state_label
+from pipeline.views.table import RecordingTable
+
+logger = logging.getLogger(__name__)
+
+# Sort choice (its label key) -> (column to sort by, descending)
+SORT_CHOICES = {
+    "newest_first": ("start_time", True),
+    "oldest_first": ("start_time", False),
+    "longest_first": ("duration_s", True),
+    "most_silent_first": ("silence_ratio", True),
+}
+
+
+class RecordingsPage(pn.viewable.Viewer):
+    """Every recording, filtered by date, line, state, flags and file name."""
+
+    language = param.Selector(default="ko", objects=["ko", "en"])
+
+    def __init__(self, service: Service, **params):
+        super().__init__(**params)
+        self._service = service
+        self.dates = pn.widgets.DateRangePicker(
+            value=None, width=260, css_classes=["filter-dates"]
+        )
+        self.line = pn.widgets.Select(
+            options={}, width=160, css_classes=["filter-line"]
+        )
+        self.states = pn.widgets.MultiChoice(
+            options={}, width=280, css_classes=["filter-states"]
+        )
+        self.flags = pn.widgets.MultiChoice(
+            options=[], width=260, css_classes=["filter-flags"]
+        )
+        self.text = pn.widgets.TextInput(width=220, css_classes=["filter-text"])
+        self.sort = pn.widgets.Select(options={}, width=180, css_classes=["sort-by"])
+
+        self.table = RecordingTable(
+            service.catalog,
+            service.config,
+            css_class="recordings-table",
+            language=self.language,
+        )
+        self._filters_title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+
+        self._update_options()
+        self._relabel()
+        for widget in (self.dates, self.line, self.states, self.flags, self.sort):
+            widget.param.watch(self._apply_filters, "value")
+        # value_input follows each key stroke, so the list narrows while typing.
+        self.text.param.watch(self._apply_filters, "value_input")
+
+        self._layout = pn.Column(
+            self._filters_title,
+            pn.FlexBox(
+                self.dates,
+                self.line,
+                self.states,
+                self.flags,
+                self.text,
+                self.sort,
+                sizing_mode="stretch_width",
+            ),
+            self.table,
+            sizing_mode="stretch_width",
+        )
+        self._apply_filters()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    def current_filter(self) -> queries.RecordingFilter:
+        """Build the catalog filter from the widgets' values."""
+        start_from = start_to = None
+        if self.dates.value:
+            first, last = self.dates.value
+            tz = self._service.config.tz
+            # The picker gives local calendar days; the range ends after `last`.
+            start_from = datetime.combine(first, time.min, tz)
+            start_to = datetime.combine(last + timedelta(days=1), time.min, tz)
+        return queries.RecordingFilter(
+            start_from=start_from,
+            start_to=start_to,
+            line=self.line.value or None,
+            states=tuple(self.states.value),
+            flags=tuple(self.flags.value),
+            text=(self.text.value_input or "").strip() or None,
+        )
+
+    def _apply_filters(self, *_events) -> None:
+        order_by, descending = SORT_CHOICES[self.sort.value or "newest_first"]
+        self.table.set_query(
+            self.current_filter(), order_by=order_by, descending=descending
+        )
+
+    def _update_options(self) -> None:
+        cursor = self._service.catalog.cursor()
+        language = self.language
+        lines = data.line_numbers(cursor)
+        self.line.options = {
+            label("all", language): "",
+            **{line: line for line in lines},
+        }
+        flags = data.flag_names(cursor)
+        # Keep chosen flags even when no recording carries them any more.
+        self.flags.options = sorted(set(flags) | set(self.flags.value))
+
+    @param.depends("language", watch=True)
+    def _relabel(self) -> None:
+        language = self.language
+        self._filters_title.object = f"### {label('filters', language)}"
+        self.dates.name = label("date_range", language)
+        self.line.name = label("col.line", language)
+        self.line.options = {
+            label("all", language): "",
+            **{key: value for key, value in self.line.options.items() if value},
+        }
+        self.states.name = label("col.state", language)
+        self.states.options = {
+            state_label(state, language): state for state in retention.STATES
+        }
+        self.flags.name = label("flags", language)
+        self.text.name = label("search_file", language)
+        self.text.placeholder = "in-2101-…"
+        self.sort.name = label("sort_by", language)
+        self.sort.options = {label(key, language): key for key in SORT_CHOICES}
+        if self.sort.value is None:
+            self.sort.value = "newest_first"
+        self.table.language = language
+
+    def refresh(self) -> None:
+        """Read filter choices and the current page from the catalog again."""
+        self._update_options()
+        self.table.refresh()

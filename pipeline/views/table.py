@@ -1,0 +1,188 @@
+"""A recordings table paged in DuckDB, shared by the retention and recordings pages.
+
+Panel's ``Tabulator(pagination="remote")`` pages a DataFrame that is already in
+server memory, which for a large catalog means loading every matching row into
+pandas. This table instead asks DuckDB for one page
+(``LIMIT``/``OFFSET``) and the total count, shows that page in a Tabulator and
+draws its own previous/next controls. Sorting is chosen on the server side too,
+so the browser never sorts or filters a partial page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import panel as pn
+import param
+
+from pipeline import queries
+from pipeline.catalog import Catalog
+from pipeline.config import Config
+from pipeline.views import data
+from pipeline.views.formatting import (
+    HIDDEN_COLUMNS,
+    column_titles,
+    recording_rows,
+)
+from pipeline.views.i18n import STATE_COLORS, label
+
+logger = logging.getLogger(__name__)
+
+TABLE_CSS = ".tabulator { font-size: 13px; }"
+
+
+def _row_style(row: pd.Series) -> list[str]:
+    # An overdue row breaks the retention rule, so the whole row is red. Other
+    # states colour only their state cell.
+    state = row.get("state_code")
+    color = STATE_COLORS.get(state, "")
+    styles = []
+    for column in row.index:
+        if state == "overdue":
+            styles.append("color: #c62828; font-weight: 600")
+        elif column == "state" and color:
+            styles.append(f"color: {color}; font-weight: 600")
+        else:
+            styles.append("")
+    return styles
+
+
+class RecordingTable(pn.viewable.Viewer):
+    """One page of recordings that match a filter, with previous/next controls."""
+
+    language = param.Selector(default="ko", objects=["ko", "en"])
+    page = param.Integer(default=1, bounds=(1, None))
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        config: Config,
+        *,
+        filters: queries.RecordingFilter | None = None,
+        order_by: str = "start_time",
+        descending: bool = True,
+        css_class: str = "recordings-table",
+        **params,
+    ):
+        super().__init__(**params)
+        self._catalog = catalog
+        self._config = config
+        self._page_size = int(config["dashboard.page_size"])
+        self._filters = filters or queries.RecordingFilter()
+        self._order_by = order_by
+        self._descending = descending
+        self._total = 0
+
+        self._table = pn.widgets.Tabulator(
+            value=pd.DataFrame(),
+            show_index=False,
+            disabled=True,
+            sortable=False,
+            selectable=False,
+            pagination=None,
+            layout="fit_data_stretch",
+            hidden_columns=list(HIDDEN_COLUMNS),
+            sizing_mode="stretch_width",
+            css_classes=[css_class],
+            stylesheets=[TABLE_CSS],
+        )
+        self._table.style.apply(_row_style, axis=1)
+
+        self._previous = pn.widgets.Button(
+            name="◀", width=70, css_classes=["pager-prev"]
+        )
+        self._next = pn.widgets.Button(name="▶", width=70, css_classes=["pager-next"])
+        self._status = pn.pane.HTML(
+            "", css_classes=["pager-status"], margin=(12, 10), sizing_mode=None
+        )
+        self._previous.on_click(lambda _event: self._turn(-1))
+        self._next.on_click(lambda _event: self._turn(+1))
+
+        self._layout = pn.Column(
+            self._table,
+            pn.Row(self._previous, self._status, self._next, sizing_mode=None),
+            sizing_mode="stretch_width",
+        )
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    @property
+    def total(self) -> int:
+        """Number of recordings that match the current filter."""
+        return self._total
+
+    @property
+    def page_count(self) -> int:
+        """Number of pages for the current filter (at least 1)."""
+        return max(1, -(-self._total // self._page_size))
+
+    def set_query(
+        self,
+        filters: queries.RecordingFilter,
+        *,
+        order_by: str | None = None,
+        descending: bool | None = None,
+    ) -> None:
+        """Show the first page of recordings that match ``filters``."""
+        self._filters = filters
+        if order_by is not None:
+            self._order_by = order_by
+        if descending is not None:
+            self._descending = descending
+        self.page = 1
+        self.refresh()
+
+    def _turn(self, step: int) -> None:
+        self.page = min(max(1, self.page + step), self.page_count)
+        self.refresh()
+
+    @param.depends("language", watch=True)
+    def refresh(self) -> None:
+        """Read the current page from the catalog and show it."""
+        cursor = self._catalog.cursor()
+        self._total = queries.count_recordings(
+            cursor, self._config, filters=self._filters
+        )
+        # The page may have shrunk since the last read, e.g. after a purge.
+        if self.page > self.page_count:
+            self.page = self.page_count
+        frame = queries.list_recordings(
+            cursor,
+            self._config,
+            filters=self._filters,
+            limit=self._page_size,
+            offset=(self.page - 1) * self._page_size,
+            order_by=self._order_by,
+            descending=self._descending,
+        )
+        rows = recording_rows(
+            frame,
+            language=self.language,
+            tz=self._config.tz,
+            departments=data.line_departments(cursor),
+        )
+        self._table.titles = column_titles(self.language)
+        self._table.value = rows
+        self._update_pager(row_count=len(rows))
+
+    def _update_pager(self, *, row_count: int) -> None:
+        if self._total == 0:
+            text = label("no_rows", self.language)
+        else:
+            first = (self.page - 1) * self._page_size + 1
+            text = label(
+                "rows_of",
+                self.language,
+                first=first,
+                last=first + row_count - 1,
+                total=self._total,
+            )
+            text += " · " + label(
+                "page_of", self.language, page=self.page, pages=self.page_count
+            )
+        self._status.object = text
+        self._previous.disabled = self.page <= 1
+        self._next.disabled = self.page >= self.page_count
