@@ -222,6 +222,25 @@ SETTINGS: tuple[Setting, ...] = (
         check=_between(0, 3600),
     ),
     Setting(
+        "security.users_file",
+        "",
+        "users and their password hashes (JSON); default DATA_DIR/users.json",
+    ),
+    Setting(
+        "security.access_log_head_file",
+        "",
+        "file that the access log's chain head is appended to; default "
+        "DATA_DIR/access-log-heads.txt, better on another disk than the catalog",
+    ),
+    Setting(
+        "security.max_privileged_users",
+        5,
+        "largest number of users holding a role that can see or hand over "
+        "recordings",
+        unit="users",
+        check=_between(1, 1000),
+    ),
+    Setting(
         "dashboard.language", "ko", "default UI language", check=_one_of("ko", "en")
     ),
     Setting(
@@ -328,6 +347,19 @@ def _parse_recorders(raw: Any, base: Path, profiles: Mapping[str, Any]) -> tuple
     return tuple(recorders)
 
 
+def _check_profiles(profiles: Mapping[str, Any], timezone: str) -> None:
+    # Built here, at start, so that a bad template stops startup instead of
+    # failing in every analysis worker.
+    from pipeline.profiles import profile_from_config
+
+    for name, table in profiles.items():
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"invalid setting profiles.{name} = {table!r}: expected a table"
+            )
+        profile_from_config(name, {"timezone": timezone, **table})
+
+
 def build_config(
     table: Mapping[str, Any], *, base: Path, source: Path | None = None
 ) -> Config:
@@ -359,9 +391,17 @@ def build_config(
     values["catalog_path"] = str(
         _resolve(catalog, base) if catalog else data_dir / "catalog.duckdb"
     )
+    for key, file_name in (
+        ("security.users_file", "users.json"),
+        ("security.access_log_head_file", "access-log-heads.txt"),
+    ):
+        values[key] = str(
+            _resolve(values[key], base) if values[key] else data_dir / file_name
+        )
     if recorders_raw is None and source is None:
         recorders_raw = [{"root": str(data_dir / "spool")}]
     recorders = _parse_recorders(recorders_raw, base, profiles)
+    _check_profiles(profiles, values["timezone"])
     return Config(values=values, recorders=recorders, profiles=profiles, source=source)
 
 
