@@ -1,0 +1,158 @@
+"""Per-file work done in the analysis worker processes.
+
+Each job hashes one file, reads its call metadata through the recorder's naming
+profile and computes its audio statistics. Jobs run in a process pool, so they
+take and return plain picklable values; the catalog writer stores the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pipeline import audio, profiles
+from pipeline.errors import AudioError, RecwatchError
+
+logger = logging.getLogger(__name__)
+
+HASH_BLOCK_BYTES = 1 << 20
+
+# Korean phone numbers in file names: a leading 0 and 9 to 11 digits. Log lines
+# show only the last four digits, because logs must not carry personal data.
+_PHONE_IN_NAME = re.compile(r"(?<!\d)0\d{4,6}(\d{4})(?!\d)")
+
+
+def redact(text: str) -> str:
+    """Mask phone numbers in a path or message before it goes to a log."""
+    return _PHONE_IN_NAME.sub(r"0***\1", text)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to analyse, with everything a worker process needs."""
+
+    path: str
+    root: str
+    profile_name: str
+    profile_table: dict | None = None
+    timezone: str = "Asia/Seoul"
+    silence_threshold_dbfs: float = -45.0
+    frame_ms: int = 20
+    known_sha256: str | None = None
+
+
+@dataclass
+class JobResult:
+    """What a worker found; ``outcome`` is analysed, unchanged, changing or vanished."""
+
+    path: str
+    root: str
+    outcome: str
+    size_bytes: int = 0
+    mtime_ns: int = 0
+    sha256: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] | None = None
+    flags: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Return the SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(HASH_BLOCK_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=32)
+def _profile(name: str, table_items: tuple | None) -> profiles.NamingProfile:
+    # Worker processes are long-lived: build each naming profile once.
+    table = dict(table_items) if table_items is not None else None
+    return profiles.profile_from_config(name, table)
+
+
+def _freeze(table: dict | None) -> tuple | None:
+    if table is None:
+        return None
+    return tuple(
+        (key, _freeze(value) if isinstance(value, dict) else value)
+        for key, value in sorted(table.items())
+    )
+
+
+def run_job(job: Job) -> JobResult:
+    """Hash, read metadata and analyse one file; never raises for bad input."""
+    result = JobResult(path=job.path, root=job.root, outcome="analysed")
+    try:
+        before = os.stat(job.path)
+        result.sha256 = sha256_file(job.path)
+        after = os.stat(job.path)
+    except FileNotFoundError:
+        result.outcome = "vanished"
+        return result
+    except OSError as error:
+        result.error = (
+            f"cannot read {job.path}: {error.strerror}; check the file's "
+            "permissions and the disk, it is read again on the next scan"
+        )
+        result.flags = ["unreadable"]
+        return result
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        result.outcome = "changing"
+        return result
+    result.size_bytes = after.st_size
+    result.mtime_ns = after.st_mtime_ns
+    if job.known_sha256 is not None and job.known_sha256 == result.sha256:
+        result.outcome = "unchanged"
+        return result
+
+    table = {"timezone": job.timezone, **(job.profile_table or {})}
+    profile = _profile(job.profile_name, _freeze(table))
+    metadata = profiles.read_metadata(Path(job.path), Path(job.root), profile)
+    result.metadata = metadata.to_dict()
+    result.flags.extend(metadata.flags)
+    if metadata.start_time is None:
+        mtime = datetime.fromtimestamp(after.st_mtime_ns / 1e9, UTC)
+        result.metadata["start_time"] = mtime.isoformat()
+        result.metadata["start_time_source"] = "mtime"
+
+    raw_format = None
+    if metadata.raw_format:
+        raw_format = audio.RawFormat(**metadata.raw_format)
+    try:
+        result.stats = audio.analyze_file(
+            job.path,
+            silence_threshold_dbfs=job.silence_threshold_dbfs,
+            frame_ms=job.frame_ms,
+            raw_format=raw_format,
+        )
+        result.flags.extend(result.stats.get("flags", []))
+    except AudioError as error:
+        result.error = str(error)
+        result.flags.extend(error.flags)
+    except (RecwatchError, OSError, ValueError, RuntimeError) as error:
+        # An unexpected decoder failure must not stop the pool: store it on the
+        # file's row so the IT team sees it, and log it with the traceback.
+        logger.exception("analysis failed for %s", redact(job.path))
+        result.error = (
+            f"analysis failed for {job.path}: {type(error).__name__}: {error}; "
+            "report this file to the recwatch maintainers"
+        )
+        result.flags.append("analysis_failed")
+    result.flags = sorted(set(result.flags))
+    return result
+
+
+def nfc_name(path: str) -> str:
+    """Return a file's name in Unicode NFC, the form the catalog searches."""
+    return unicodedata.normalize("NFC", os.path.basename(path))

@@ -1,0 +1,671 @@
+"""Ingest: watch recorder roots, take complete files, analyse them, catalog them.
+
+Filesystem events only make ingest fast; the directory scan makes it complete.
+inotify drops events when its queue overflows, files arrive while the service is
+down, and a file created in a folder that was itself just created can miss its
+events. So :class:`Ingestor` reconciles every root against a scan at start, after
+lost events and periodically, and the catalog write is idempotent on path and
+SHA-256, so seeing a file twice never makes a second row.
+
+A file is taken when it is complete: a close-after-write event was seen, or it
+was renamed into place, or its size and mtime have not changed for
+``ingest.stable_s`` seconds. A WAV whose header promises more data than the file
+holds waits up to ``ingest.incomplete_grace_s`` longer for the rest.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import multiprocessing
+import os
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    EventsLostEvent,
+    FileClosedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+from pipeline import recordings
+from pipeline.analysis import Job, JobResult, redact, run_job
+from pipeline.catalog import Catalog, record_ingest_error
+from pipeline.config import Config, RecorderRoot
+
+logger = logging.getLogger(__name__)
+
+# Results are written in batches: one transaction per batch keeps a burst of
+# thousands of small files from costing one commit each.
+MAX_BATCH_ROWS = 500
+MAX_BATCH_DELAY_S = 0.2
+
+
+@dataclass
+class _Pending:
+    """A file seen by an event or a scan that is not yet known to be complete."""
+
+    size: int = -1
+    mtime_ns: int = -1
+    changed_at: float = 0.0
+    closed: bool = False
+
+
+@dataclass
+class IngestHealth:
+    """Counters and times that the dashboard shows as ingest health."""
+
+    started_at: datetime | None = None
+    watcher_alive: bool = False
+    observed_roots: int = 0
+    last_event_at: datetime | None = None
+    last_reconcile_at: datetime | None = None
+    last_reconcile_files: int = 0
+    pending: int = 0
+    in_flight: int = 0
+    files_stored: int = 0
+    errors: int = 0
+    events_lost: int = 0
+    unavailable_roots: list[str] = field(default_factory=list)
+
+
+def scan_tree(root: Path, ignore_patterns: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Return path -> (size, mtime_ns) for every candidate file below ``root``.
+
+    Uses ``os.scandir`` directly, which costs one ``stat`` per file and reads
+    each folder once; ``Path.rglob`` plus ``stat`` would do the same work twice.
+    """
+    patterns = tuple(ignore_patterns)
+    found: dict[str, tuple[int, int]] = {}
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except PermissionError:
+            logger.warning("cannot read folder %s: permission denied", redact(folder))
+            continue
+        with entries:
+            for entry in entries:
+                if is_ignored(entry.name, patterns):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        info = entry.stat(follow_symlinks=False)
+                        found[entry.path] = (info.st_size, info.st_mtime_ns)
+                except FileNotFoundError:
+                    continue
+    return found
+
+
+def is_ignored(name: str, patterns: Iterable[str]) -> bool:
+    """Return True when a file name matches one of the ignore patterns."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def wav_header_incomplete(path: str, size: int) -> bool:
+    """Return True when a RIFF header promises more bytes than the file has."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(12)
+    except OSError:
+        return False
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+        return False
+    (riff_size,) = struct.unpack("<I", header[4:8])
+    # 0 and 0xFFFFFFFF are placeholders of recorders that stream and never come
+    # back to fix the header; waiting would not change them.
+    if riff_size in (0, 0xFFFFFFFF):
+        return False
+    return riff_size + 8 > size
+
+
+class _EventHandler(FileSystemEventHandler):
+    """Thin watchdog handler: hands every event to the ingestor and returns."""
+
+    def __init__(self, ingestor: Ingestor):
+        self._ingestor = ingestor
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        logger.debug("event %s %s", event.event_type, redact(str(event.src_path)))
+        self._ingestor.health.last_event_at = datetime.now(UTC)
+
+    def on_created(self, event: FileSystemEvent) -> None:
+        if isinstance(event, DirCreatedEvent):
+            # Files written into a new folder before its watch was added send no
+            # events; a scan of the folder finds them.
+            self._ingestor.scan_folder(str(event.src_path))
+        else:
+            self._ingestor.notify(str(event.src_path))
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        if not event.is_directory:
+            self._ingestor.notify(str(event.src_path))
+
+    def on_closed(self, event: FileClosedEvent) -> None:
+        self._ingestor.notify(str(event.src_path), closed=True)
+
+    def on_moved(self, event: FileSystemEvent) -> None:
+        if isinstance(event, DirMovedEvent):
+            self._ingestor.request_reconcile("folder moved")
+            return
+        self._ingestor.notify_gone(str(event.src_path))
+        # A rename into place is the usual way to publish a finished file.
+        self._ingestor.notify(str(event.dest_path), closed=True)
+
+    def on_deleted(self, event: FileSystemEvent) -> None:
+        if isinstance(event, DirDeletedEvent):
+            self._ingestor.request_reconcile("folder deleted")
+        else:
+            self._ingestor.notify_gone(str(event.src_path))
+
+    def on_events_lost(self, event: EventsLostEvent) -> None:
+        self._ingestor.health.events_lost += 1
+        logger.warning(
+            "filesystem events were lost (inotify queue overflow); "
+            "reconciling with a directory scan"
+        )
+        self._ingestor.request_reconcile("events lost")
+
+
+def _worker_init() -> None:
+    # Analysis workers ignore Ctrl-C: the parent decides when they stop.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def make_executor(workers: int) -> ProcessPoolExecutor:
+    """Start the analysis pool; workers live as long as the pool."""
+    # spawn, not fork: the server process runs threads (watchdog, Tornado, the
+    # catalog writer) and a forked child could inherit a held lock.
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+    )
+
+
+class Ingestor:
+    """Keeps the catalog in step with the recorder roots.
+
+    ``start()`` reconciles every root, then follows filesystem events with a
+    watchdog observer per root and rescans periodically. ``ingest_once()`` does
+    a single reconciliation of given paths and waits for it, for the command line.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        config: Config,
+        *,
+        executor: ProcessPoolExecutor | None = None,
+    ):
+        self.catalog = catalog
+        self.config = config
+        self.health = IngestHealth()
+        self._roots = list(config.recorders)
+        self._ignore = tuple(config["ingest.ignore_patterns"])
+        self._executor = executor
+        self._owns_executor = executor is None
+        self._pending: dict[str, _Pending] = {}
+        self._gone: set[str] = set()
+        self._folders_to_scan: set[str] = set()
+        self._reconcile_reasons: list[str] = []
+        self._in_flight: dict[str, None] = {}
+        self._done: list[JobResult] = []
+        self._done_lock = threading.Lock()
+        self._wakeup = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._observers: list = []
+        self._next_reconcile = 0.0
+        self._last_flush = time.monotonic()
+        self._unavailable: set[str] = set()
+        # Enough jobs queued to keep every worker busy between two loop steps.
+        self._max_in_flight = 64 * config["ingest.workers"]
+        self._ready_hint = False
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self, *, observe: bool = True) -> None:
+        """Reconcile every root in the background and follow its events."""
+        if self._thread is not None:
+            return
+        if self._executor is None:
+            self._executor = make_executor(self.config["ingest.workers"])
+        self.health.started_at = datetime.now(UTC)
+        if observe:
+            self._start_observers()
+        self.request_reconcile("start")
+        self._thread = threading.Thread(
+            target=self._run, name="recwatch-ingest", daemon=True
+        )
+        self._thread.start()
+        logger.info(
+            "ingest started on %d recorder root(s) with %d worker(s)",
+            len(self._roots),
+            self.config["ingest.workers"],
+        )
+
+    def stop(self) -> None:
+        """Stop observers and the ingest loop, store finished work, stop workers."""
+        self._stopping.set()
+        with self._wakeup:
+            self._wakeup.notify_all()
+        for observer in self._observers:
+            observer.stop()
+        for observer in self._observers:
+            observer.join(timeout=10)
+        self._observers.clear()
+        self.health.watcher_alive = False
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+            self._thread = None
+        if self._executor is not None and self._owns_executor:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        logger.info("ingest stopped")
+
+    def _start_observers(self) -> None:
+        handler = _EventHandler(self)
+        for recorder in self._roots:
+            recorder.root.mkdir(parents=True, exist_ok=True)
+            observer = Observer()
+            observer.schedule(handler, str(recorder.root), recursive=True)
+            observer.daemon = True
+            observer.start()
+            self._observers.append(observer)
+        self.health.observed_roots = len(self._observers)
+        self.health.watcher_alive = True
+
+    def watcher_alive(self) -> bool:
+        """Return True while every observer thread runs."""
+        alive = bool(self._observers) and all(o.is_alive() for o in self._observers)
+        self.health.watcher_alive = alive
+        return alive
+
+    # -- event intake (watchdog threads) -------------------------------------
+
+    def notify(self, path: str, *, closed: bool = False) -> None:
+        """Note that a file appeared or changed; ``closed`` after close-write."""
+        if is_ignored(os.path.basename(path), self._ignore):
+            return
+        with self._wakeup:
+            pending = self._pending.setdefault(path, _Pending())
+            pending.closed = pending.closed or closed
+            self._gone.discard(path)
+            self._wakeup.notify_all()
+
+    def notify_gone(self, path: str) -> None:
+        """Note that a file was deleted or renamed away."""
+        with self._wakeup:
+            self._pending.pop(path, None)
+            self._gone.add(path)
+            self._wakeup.notify_all()
+
+    def scan_folder(self, folder: str) -> None:
+        """Queue a scan of one folder, for folders created after the watch."""
+        with self._wakeup:
+            self._folders_to_scan.add(folder)
+            self._wakeup.notify_all()
+
+    def request_reconcile(self, reason: str) -> None:
+        """Queue a full reconciliation of every root."""
+        with self._wakeup:
+            self._reconcile_reasons.append(reason)
+            self._wakeup.notify_all()
+
+    # -- the loop -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        poll_s = self.config["ingest.poll_interval_s"]
+        interval_s = self.config["ingest.reconcile_interval_s"]
+        self._next_reconcile = time.monotonic() + interval_s
+        while not self._stopping.is_set():
+            try:
+                self._step(interval_s)
+            except Exception:
+                # One bad step must not end ingest: log it and go on.
+                logger.exception("ingest step failed; continuing")
+                self.health.errors += 1
+                time.sleep(poll_s)
+            with self._wakeup:
+                if not self._has_work():
+                    self._wakeup.wait(poll_s)
+        self._drain(timeout_s=30)
+
+    def _has_work(self) -> bool:
+        # Finished results alone are no reason to loop at once: they wait for
+        # their batch, and spinning here would take a core from the workers.
+        flush_due = len(self._done) >= MAX_BATCH_ROWS or (
+            self._done and time.monotonic() - self._last_flush >= MAX_BATCH_DELAY_S
+        )
+        slots_free = self._pending and len(self._in_flight) < self._max_in_flight
+        return bool(
+            self._reconcile_reasons
+            or self._folders_to_scan
+            or self._gone
+            or flush_due
+            or (slots_free and self._ready_hint)
+        )
+
+    def _step(self, interval_s: float) -> None:
+        now = time.monotonic()
+        with self._wakeup:
+            reasons, self._reconcile_reasons = self._reconcile_reasons, []
+            folders, self._folders_to_scan = self._folders_to_scan, set()
+            gone, self._gone = self._gone, set()
+        if now >= self._next_reconcile:
+            reasons.append("periodic")
+        if reasons:
+            self._next_reconcile = now + interval_s
+            self.reconcile(reason=", ".join(sorted(set(reasons))))
+        for folder in folders:
+            for path in scan_tree(Path(folder), self._ignore):
+                self.notify(path)
+        if gone:
+            self._store_gone(gone)
+        self._submit_ready(now)
+        self._flush(force=False)
+        self.health.pending = len(self._pending)
+        self.health.in_flight = len(self._in_flight)
+        if self._observers:
+            self.watcher_alive()
+
+    def _store_gone(self, paths: set[str]) -> None:
+        vanished = [path for path in paths if not os.path.exists(path)]
+        if vanished:
+            self.catalog.write(lambda con: recordings.mark_missing(con, vanished))
+
+    def _root_for(self, path: str) -> RecorderRoot:
+        for recorder in self._roots:
+            root = str(recorder.root)
+            if path == root or path.startswith(root.rstrip("/") + "/"):
+                return recorder
+        return self._roots[0]
+
+    def _job(self, path: str, known_sha256: str | None) -> Job:
+        recorder = self._root_for(path)
+        table = self.config.profiles.get(recorder.profile)
+        return Job(
+            path=path,
+            root=str(recorder.root),
+            profile_name=recorder.profile,
+            profile_table=dict(table) if table else None,
+            timezone=self.config["timezone"],
+            silence_threshold_dbfs=self.config["audio.silence_threshold_dbfs"],
+            frame_ms=self.config["audio.frame_ms"],
+            known_sha256=known_sha256,
+        )
+
+    def _is_ready(self, path: str, pending: _Pending, now: float) -> bool | None:
+        """Return True when complete, False to wait, None when the file is gone."""
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            return None
+        if (info.st_size, info.st_mtime_ns) != (pending.size, pending.mtime_ns):
+            first_look = pending.size < 0
+            pending.size, pending.mtime_ns = info.st_size, info.st_mtime_ns
+            pending.changed_at = now
+            if not (first_look and pending.closed):
+                return False
+        quiet_s = now - pending.changed_at
+        if wav_header_incomplete(path, info.st_size):
+            grace_s = self.config["ingest.incomplete_grace_s"]
+            return quiet_s >= self.config["ingest.stable_s"] + grace_s
+        return pending.closed or quiet_s >= self.config["ingest.stable_s"]
+
+    def _submit_ready(self, now: float) -> None:
+        limit = self._max_in_flight
+        with self._wakeup:
+            candidates = list(self._pending.items())
+        ready: list[str] = []
+        self._ready_hint = False
+        for path, pending in candidates:
+            if len(self._in_flight) + len(ready) >= limit:
+                self._ready_hint = True
+                break
+            if path in self._in_flight:
+                continue
+            state = self._is_ready(path, pending, now)
+            if state is None:
+                with self._wakeup:
+                    self._pending.pop(path, None)
+                    self._gone.add(path)
+            elif state:
+                ready.append(path)
+        if not ready:
+            return
+        known = self._known(ready)
+        for path in ready:
+            with self._wakeup:
+                self._pending.pop(path, None)
+            self._submit(path, known.get(path))
+
+    def _known(self, paths: list[str]) -> dict[str, str | None]:
+        rows = self.catalog.query(
+            "SELECT path, sha256 FROM recordings WHERE path IN"
+            " (SELECT unnest(?::VARCHAR[])) AND status <> 'deleted'",
+            [paths],
+        )
+        return dict(rows)
+
+    def _submit(self, path: str, known_sha256: str | None) -> None:
+        # Registered before submitting: a fast job may finish, and its callback
+        # remove the entry, before submit() has even returned.
+        with self._done_lock:
+            self._in_flight[path] = None
+        future = self._executor.submit(run_job, self._job(path, known_sha256))
+        future.add_done_callback(lambda done, path=path: self._collect(path, done))
+
+    def _collect(self, path: str, future: Future) -> None:
+        try:
+            result = future.result()
+        except Exception as error:  # the worker died or could not run the job
+            logger.exception("analysis worker failed on %s", redact(path))
+            result = JobResult(
+                path=path,
+                root=str(self._root_for(path).root),
+                outcome="analysed",
+                error=(
+                    f"analysis worker failed on {path}: {type(error).__name__}: "
+                    f"{error}; the file is tried again on the next scan"
+                ),
+                flags=["analysis_failed"],
+            )
+        with self._done_lock:
+            self._done.append(result)
+            self._in_flight.pop(path, None)
+        with self._wakeup:
+            self._wakeup.notify_all()
+
+    def _flush(self, *, force: bool) -> None:
+        with self._done_lock:
+            if not self._done:
+                return
+            due = (
+                force
+                or len(self._done) >= MAX_BATCH_ROWS
+                or time.monotonic() - self._last_flush >= MAX_BATCH_DELAY_S
+            )
+            if not due:
+                return
+            batch, self._done = self._done, []
+        self._last_flush = time.monotonic()
+        retry = [r.path for r in batch if r.outcome == "changing"]
+        vanished = {r.path for r in batch if r.outcome == "vanished"}
+        storable = [r for r in batch if r.outcome in ("analysed", "unchanged")]
+        try:
+            stored = self.catalog.write(
+                lambda con: recordings.store_results(con, storable)
+            )
+        except Exception:
+            logger.exception("storing %d results failed; they are retried", len(batch))
+            self.health.errors += 1
+            retry.extend(r.path for r in storable)
+            stored = 0
+        self.health.files_stored += stored
+        self.health.errors += sum(1 for r in storable if r.error)
+        for result in storable:
+            if result.outcome == "analysed":
+                self._log_stored(result)
+        for path in retry:
+            self.notify(path)
+        if vanished:
+            self._store_gone(vanished)
+
+    @staticmethod
+    def _log_stored(result: JobResult) -> None:
+        stats = result.stats or {}
+        if result.error:
+            logger.warning(
+                "cataloged %s with error: %s",
+                redact(result.path),
+                redact(result.error),
+            )
+        else:
+            logger.info(
+                "cataloged %s duration=%.1fs codec=%s flags=%s",
+                redact(result.path),
+                stats.get("duration_s") or 0.0,
+                stats.get("codec"),
+                ",".join(result.flags) or "-",
+            )
+
+    def _drain(self, *, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
+            self._flush(force=True)
+        self._flush(force=True)
+
+    # -- reconciliation --------------------------------------------------------
+
+    def reconcile(
+        self, *, reason: str = "requested", roots: Iterable[Path] = ()
+    ) -> int:
+        """Compare roots with the catalog: queue new or changed files, mark gone ones.
+
+        Returns the number of files found on disk. A root that is absent, or empty
+        while the catalog holds present files below it, is treated as unavailable
+        (an unmounted share looks like that), so its rows are not marked missing.
+        """
+        targets = [Path(root) for root in roots] or [r.root for r in self._roots]
+        started = time.monotonic()
+        total = 0
+        for root in targets:
+            total += self._reconcile_root(root)
+        self.health.last_reconcile_at = datetime.now(UTC)
+        self.health.last_reconcile_files = total
+        self.health.unavailable_roots = sorted(self._unavailable)
+        logger.info(
+            "reconciled %d file(s) in %.1f s (%s)",
+            total,
+            time.monotonic() - started,
+            reason,
+        )
+        return total
+
+    def _reconcile_root(self, root: Path) -> int:
+        prefix = str(root).rstrip("/") + "/"
+        known = recordings.known_files(self.catalog.cursor(), prefix)
+        present_known = sum(1 for entry in known.values() if not entry[3])
+        on_disk = scan_tree(root, self._ignore) if root.is_dir() else {}
+        if not root.is_dir() or (not on_disk and present_known):
+            self._report_unavailable(root)
+            return 0
+        if str(root) in self._unavailable:
+            self._unavailable.discard(str(root))
+            logger.info("recorder root %s is available again", root)
+
+        for path, (size, mtime_ns) in on_disk.items():
+            entry = known.get(path)
+            if entry is None or entry[3] or (size, mtime_ns) != entry[:2]:
+                self.notify(path, closed=entry is not None)
+        gone = [
+            path
+            for path, entry in known.items()
+            if not entry[3] and path not in on_disk
+        ]
+        if gone:
+            with self._wakeup:
+                self._gone.update(gone)
+        return len(on_disk)
+
+    def _report_unavailable(self, root: Path) -> None:
+        if str(root) in self._unavailable:
+            return
+        self._unavailable.add(str(root))
+        message = (
+            f"recorder root {root} is missing or empty while the catalog lists "
+            "files in it; check that the recorder's share is mounted. Its "
+            "recordings are not marked missing until it is back"
+        )
+        logger.error("%s", message)
+        self.catalog.write(
+            lambda con: record_ingest_error(
+                con, stage="reconcile", message=message, path=str(root)
+            )
+        )
+
+    # -- one-shot ingest for the command line ------------------------------------
+
+    def ingest_once(
+        self,
+        paths: Iterable[Path],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Catalog every new or changed file under ``paths``; return files found."""
+        if self._executor is None:
+            self._executor = make_executor(self.config["ingest.workers"])
+        total = 0
+        for path in paths:
+            path = Path(path).resolve()
+            if path.is_file():
+                self.notify(str(path), closed=True)
+                total += 1
+            else:
+                total += self._reconcile_root(path)
+        for pending in self._pending.values():
+            pending.closed = True
+        queued = len(self._pending)
+        stored = 0
+        while self._pending or self._in_flight or self._done or self._gone:
+            with self._wakeup:
+                gone, self._gone = self._gone, set()
+            if gone:
+                self._store_gone(gone)
+            self._submit_ready(time.monotonic())
+            before = self.health.files_stored
+            self._flush(force=True)
+            stored += self.health.files_stored - before
+            if progress is not None:
+                progress(min(stored, queued), queued)
+            if self._in_flight and not self._done:
+                with self._wakeup:
+                    self._wakeup.wait(0.05)
+        return total
+
+    def health_dict(self) -> dict:
+        """Return the health counters as a plain dict."""
+        self.health.pending = len(self._pending)
+        self.health.in_flight = len(self._in_flight)
+        return asdict(self.health)

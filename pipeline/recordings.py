@@ -1,0 +1,260 @@
+"""Writing analysis results into the ``recordings`` table, and reading them back.
+
+Rows are keyed by path. Storing a result is idempotent: the same file seen again
+(a duplicate event, a restart, a copy over itself) updates ``last_seen`` and
+nothing else, a file whose content changed is analysed again in place, and a file
+that reappears under a new path with the content of a missing row takes that row
+over, so a move never loses the recording's history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.analysis import JobResult, nfc_name, redact
+from pipeline.catalog import record_ingest_error
+
+logger = logging.getLogger(__name__)
+
+STAT_COLUMNS = (
+    "sample_rate",
+    "channels",
+    "codec",
+    "container",
+    "decoder",
+    "frames",
+    "duration_s",
+    "silence_ratio",
+    "longest_silence_s",
+    "rms_dbfs",
+    "peak_dbfs",
+    "clipped_samples",
+)
+METADATA_COLUMNS = (
+    "profile",
+    "start_time_source",
+    "line",
+    "other_party",
+    "direction",
+    "mode",
+    "call_id",
+    "department",
+)
+INTEGER_COLUMNS = ("sample_rate", "channels", "frames", "clipped_samples")
+
+
+def _row(result: JobResult, now: datetime) -> dict[str, Any]:
+    metadata = result.metadata
+    stats = result.stats or {}
+    row: dict[str, Any] = {
+        "root": result.root,
+        "path": result.path,
+        "file_name": result.path.rsplit("/", 1)[-1],
+        "file_name_nfc": nfc_name(result.path),
+        "size_bytes": result.size_bytes,
+        "mtime": datetime.fromtimestamp(result.mtime_ns / 1e9, UTC),
+        "mtime_ns": result.mtime_ns,
+        "sha256": result.sha256,
+        "start_time": metadata.get("start_time"),
+        "stats": json.dumps(stats, ensure_ascii=False) if stats else None,
+        "metadata": json.dumps(metadata, ensure_ascii=False, default=str),
+        "status": "error" if result.error else "ok",
+        "flags": list(result.flags),
+        "error": result.error,
+        "now": now,
+    }
+    for column in METADATA_COLUMNS:
+        row[column] = metadata.get(column)
+    row["mode"] = row["mode"] or "unknown"
+    for column in STAT_COLUMNS:
+        row[column] = stats.get(column)
+    return row
+
+
+def _batch_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    frame["start_time"] = pd.to_datetime(
+        frame["start_time"], utc=True, format="ISO8601"
+    )
+    for column in INTEGER_COLUMNS:
+        frame[column] = frame[column].astype("Int64")
+    for column in (
+        "duration_s",
+        "silence_ratio",
+        "longest_silence_s",
+        "rms_dbfs",
+        "peak_dbfs",
+    ):
+        frame[column] = frame[column].astype("Float64")
+    return frame
+
+
+_UPSERT = """
+INSERT INTO recordings (
+    root, path, file_name, file_name_nfc, size_bytes, mtime, mtime_ns, sha256,
+    profile, start_time, start_time_source, line, other_party, direction, mode,
+    call_id, department, sample_rate, channels, codec, container, decoder, frames,
+    duration_s, silence_ratio, longest_silence_s, rms_dbfs, peak_dbfs,
+    clipped_samples, stats, metadata, status, flags, error, first_seen, last_seen,
+    analysed_at
+)
+SELECT
+    root, path, file_name, file_name_nfc, size_bytes, mtime, mtime_ns, sha256,
+    profile, start_time, start_time_source, line, other_party, direction, mode,
+    call_id, department, sample_rate, channels, codec, container, decoder, frames,
+    duration_s, silence_ratio, longest_silence_s, rms_dbfs, peak_dbfs,
+    clipped_samples, CAST(stats AS JSON), CAST(metadata AS JSON), status,
+    CAST(flags AS VARCHAR[]), error, now, now, now
+FROM batch
+ON CONFLICT (path) DO UPDATE SET
+    root = excluded.root, file_name = excluded.file_name,
+    file_name_nfc = excluded.file_name_nfc, size_bytes = excluded.size_bytes,
+    mtime = excluded.mtime, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,
+    profile = excluded.profile, start_time = excluded.start_time,
+    start_time_source = excluded.start_time_source, line = excluded.line,
+    other_party = excluded.other_party, direction = excluded.direction,
+    mode = excluded.mode, call_id = excluded.call_id,
+    department = excluded.department, sample_rate = excluded.sample_rate,
+    channels = excluded.channels, codec = excluded.codec,
+    container = excluded.container, decoder = excluded.decoder,
+    frames = excluded.frames, duration_s = excluded.duration_s,
+    silence_ratio = excluded.silence_ratio,
+    longest_silence_s = excluded.longest_silence_s,
+    rms_dbfs = excluded.rms_dbfs, peak_dbfs = excluded.peak_dbfs,
+    clipped_samples = excluded.clipped_samples, stats = excluded.stats,
+    metadata = excluded.metadata, status = excluded.status,
+    flags = excluded.flags, error = excluded.error,
+    analysis_count = recordings.analysis_count + 1,
+    last_seen = excluded.last_seen, analysed_at = excluded.analysed_at,
+    missing_since = NULL
+"""
+
+
+def _take_over_moved(con: duckdb.DuckDBPyConnection) -> None:
+    """Move a missing row to a new path when a file with its content appears."""
+    moves = con.execute(
+        "SELECT b.path, min(r.id) FROM batch AS b"
+        " JOIN recordings AS r ON r.sha256 = b.sha256"
+        " WHERE r.missing_since IS NOT NULL AND r.status <> 'deleted'"
+        " AND b.path NOT IN (SELECT path FROM recordings)"
+        " GROUP BY b.path"
+    ).fetchall()
+    moved_ids = set()
+    for path, recording_id in moves:
+        if recording_id in moved_ids:
+            continue
+        moved_ids.add(recording_id)
+        con.execute("UPDATE recordings SET path = ? WHERE id = ?", [path, recording_id])
+        logger.info("recording id=%d moved to %s", recording_id, redact(path))
+
+
+def _duplicate_paths(con: duckdb.DuckDBPyConnection) -> set[str]:
+    # Two present files with one content are both on disk and both must be purged,
+    # so both keep a row; the flag tells the IT team the recorder wrote it twice.
+    rows = con.execute(
+        "SELECT b.path FROM batch AS b JOIN recordings AS r ON r.sha256 = b.sha256"
+        " WHERE r.path <> b.path AND r.missing_since IS NULL"
+        " AND r.status <> 'deleted'"
+        " UNION SELECT path FROM batch WHERE sha256 IN"
+        " (SELECT sha256 FROM batch GROUP BY sha256 HAVING count(*) > 1)"
+        " AND path NOT IN (SELECT min(path) FROM batch GROUP BY sha256)"
+    ).fetchall()
+    return {path for (path,) in rows}
+
+
+def store_results(
+    con: duckdb.DuckDBPyConnection,
+    results: Sequence[JobResult],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Store finished jobs (call on the writer thread); return rows written."""
+    now = now or datetime.now(UTC)
+    analysed = [result for result in results if result.outcome == "analysed"]
+    unchanged = [result for result in results if result.outcome == "unchanged"]
+
+    if unchanged:
+        frame = pd.DataFrame(
+            {
+                "path": [result.path for result in unchanged],
+                "size_bytes": [result.size_bytes for result in unchanged],
+                "mtime_ns": [result.mtime_ns for result in unchanged],
+                "mtime": [
+                    datetime.fromtimestamp(result.mtime_ns / 1e9, UTC)
+                    for result in unchanged
+                ],
+            }
+        )
+        con.register("touched", frame)
+        con.execute(
+            "UPDATE recordings SET size_bytes = t.size_bytes, mtime_ns = t.mtime_ns,"
+            " mtime = t.mtime, last_seen = ?, missing_since = NULL"
+            " FROM touched AS t WHERE recordings.path = t.path",
+            [now],
+        )
+        con.unregister("touched")
+
+    if analysed:
+        rows = [_row(result, now) for result in analysed]
+        con.register("batch", _batch_frame(rows))
+        _take_over_moved(con)
+        duplicates = _duplicate_paths(con)
+        if duplicates:
+            for row in rows:
+                if (
+                    row["path"] in duplicates
+                    and "duplicate_content" not in row["flags"]
+                ):
+                    row["flags"].append("duplicate_content")
+            con.register("batch", _batch_frame(rows))
+        con.execute(_UPSERT)
+        con.unregister("batch")
+        for result in analysed:
+            if result.error:
+                record_ingest_error(
+                    con, stage="analysis", message=result.error, path=result.path
+                )
+    return len(analysed) + len(unchanged)
+
+
+def mark_missing(
+    con: duckdb.DuckDBPyConnection, paths: Iterable[str], *, now: datetime | None = None
+) -> int:
+    """Mark rows whose files are gone; rows are never dropped. Returns rows marked."""
+    paths = list(paths)
+    if not paths:
+        return 0
+    frame = pd.DataFrame({"path": paths})
+    con.register("gone", frame)
+    marked = con.execute(
+        "UPDATE recordings SET missing_since = ? FROM gone"
+        " WHERE recordings.path = gone.path AND missing_since IS NULL"
+        " AND status <> 'deleted' RETURNING id",
+        [now or datetime.now(UTC)],
+    ).fetchall()
+    con.unregister("gone")
+    for (recording_id,) in marked:
+        logger.warning("recording id=%d is missing from disk", recording_id)
+    return len(marked)
+
+
+def known_files(
+    cursor: duckdb.DuckDBPyConnection, prefix: str
+) -> dict[str, tuple[int, int, str | None, bool]]:
+    """Return path -> (size, mtime_ns, sha256, missing) for rows under ``prefix``."""
+    rows = cursor.execute(
+        "SELECT path, size_bytes, mtime_ns, sha256, missing_since IS NOT NULL"
+        " FROM recordings WHERE starts_with(path, ?) AND status <> 'deleted'",
+        [prefix],
+    ).fetchall()
+    return {
+        path: (size, mtime_ns, sha, missing)
+        for path, size, mtime_ns, sha, missing in rows
+    }

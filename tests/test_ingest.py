@@ -1,0 +1,262 @@
+"""Ingest with a real watchdog observer on a temporary spool and real WAV files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import RATE, make_config, speechlike, wait_until, write_call
+
+from pipeline.catalog import Catalog
+from pipeline.ingest import Ingestor, scan_tree, wav_header_incomplete
+
+START = datetime(2026, 12, 3, 14, 15, 0)
+
+
+def rows(catalog: Catalog) -> list[tuple]:
+    return catalog.query(
+        "SELECT path, duration_s, status, missing_since IS NOT NULL, analysis_count"
+        " FROM recordings ORDER BY path"
+    )
+
+
+def stored(catalog: Catalog, path: Path) -> tuple | None:
+    found = catalog.query(
+        "SELECT duration_s, status, analysis_count, missing_since IS NOT NULL"
+        " FROM recordings WHERE path = ?",
+        [str(path)],
+    )
+    return found[0] if found else None
+
+
+@pytest.fixture
+def running(config, catalog, executor):
+    ingestor = Ingestor(catalog, config, executor=executor)
+    ingestor.start()
+    yield ingestor
+    ingestor.stop()
+
+
+def spool(config) -> Path:
+    return config.recorders[0].root
+
+
+def test_file_dropped_twice_keeps_one_row(running, catalog, config, tmp_path):
+    source = write_call(tmp_path / "outside", START)
+    target = spool(config) / "2026/12/03"
+    target.mkdir(parents=True)
+    shutil.copy(source, target / source.name)
+    wait_until(lambda: stored(catalog, target / source.name))
+    shutil.copy(source, target / source.name)
+    running.request_reconcile("test")
+    time.sleep(1.5)
+    assert len(rows(catalog)) == 1
+    assert stored(catalog, target / source.name)[2] == 1
+
+
+def test_touched_file_is_not_analysed_again(running, catalog, config):
+    path = write_call(spool(config), START)
+    wait_until(lambda: stored(catalog, path))
+    later = time.time() + 60
+    os.utime(path, (later, later))
+    running.request_reconcile("test")
+    wait_until(
+        lambda: (
+            catalog.query(
+                "SELECT mtime_ns FROM recordings WHERE path = ?", [str(path)]
+            )[0][0]
+            == os.stat(path).st_mtime_ns
+        )
+    )
+    assert len(rows(catalog)) == 1
+    assert stored(catalog, path)[2] == 1
+
+
+def test_changed_content_is_analysed_again(running, catalog, config):
+    path = write_call(spool(config), START, seconds=2.0)
+    wait_until(lambda: stored(catalog, path))
+    sf.write(path, speechlike(4.0), RATE, subtype="PCM_16")
+    wait_until(lambda: stored(catalog, path)[2] == 2)
+    duration, status, count, missing = stored(catalog, path)
+    assert duration == pytest.approx(4.0)
+    assert len(rows(catalog)) == 1
+
+
+def test_rename_from_part_gives_one_row(running, catalog, config):
+    folder = spool(config) / "2026/12/03"
+    folder.mkdir(parents=True)
+    final = write_call(spool(config), START)
+    partial = final.with_name(final.name + ".part")
+    os.rename(final, partial)
+    time.sleep(1.0)
+    assert stored(catalog, final) is None
+    assert not any(".part" in row[0] for row in rows(catalog))
+    os.rename(partial, final)
+    wait_until(lambda: stored(catalog, final))
+    assert len(rows(catalog)) == 1
+
+
+def test_slow_writer_is_taken_when_complete(running, catalog, config):
+    # A recorder writing for 10 s, one chunk per 0.4 s, keeps the file open:
+    # nothing may be cataloged before the last chunk, and then one full row.
+    samples = (speechlike(10.0) * 32767).astype("<i2")
+    folder = spool(config) / "2026/12/03"
+    folder.mkdir(parents=True)
+    path = folder / "in-2101-0200001234-20261203-141500-1764812345.9.wav"
+    chunks = np.array_split(samples, 25)
+    with sf.SoundFile(path, "w", RATE, 1, subtype="PCM_16", format="WAV") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+            handle.flush()
+            time.sleep(0.4)
+            assert stored(catalog, path) is None
+    wait_until(lambda: stored(catalog, path))
+    time.sleep(1.0)
+    assert stored(catalog, path)[0] == pytest.approx(10.0)
+    assert len(rows(catalog)) == 1
+
+
+def test_restart_catalogs_files_added_while_stopped(config, catalog, executor):
+    first = write_call(spool(config), START, unique="1.1")
+    ingestor = Ingestor(catalog, config, executor=executor)
+    ingestor.start()
+    wait_until(lambda: stored(catalog, first))
+    ingestor.stop()
+
+    second = write_call(spool(config), START.replace(minute=20), unique="1.2", seed=1)
+    first.unlink()
+    ingestor = Ingestor(catalog, config, executor=executor)
+    ingestor.start()
+    try:
+        wait_until(lambda: stored(catalog, second))
+        wait_until(lambda: stored(catalog, first)[3])
+    finally:
+        ingestor.stop()
+    assert len(rows(catalog)) == 2
+    assert stored(catalog, first)[2] == 1
+
+
+def test_restart_with_no_changes_adds_nothing(config, catalog, executor):
+    paths = [
+        write_call(spool(config), START, unique=f"2.{i}", seed=i) for i in range(3)
+    ]
+    for _ in range(2):
+        ingestor = Ingestor(catalog, config, executor=executor)
+        ingestor.start()
+        wait_until(lambda: all(stored(catalog, path) for path in paths))
+        ingestor.stop()
+    assert len(rows(catalog)) == 3
+    assert {row[4] for row in rows(catalog)} == {1}
+
+
+def test_deleted_file_is_marked_missing_not_dropped(running, catalog, config):
+    path = write_call(spool(config), START)
+    wait_until(lambda: stored(catalog, path))
+    path.unlink()
+    wait_until(lambda: stored(catalog, path)[3])
+    assert len(rows(catalog)) == 1
+
+
+def test_moved_file_keeps_its_row(running, catalog, config):
+    path = write_call(spool(config), START)
+    wait_until(lambda: stored(catalog, path))
+    (first_id,) = catalog.query("SELECT id FROM recordings")[0]
+    target = spool(config) / "archive" / path.name
+    target.parent.mkdir()
+    os.rename(path, target)
+    wait_until(lambda: stored(catalog, target))
+    assert catalog.query("SELECT id, missing_since FROM recordings") == [
+        (first_id, None)
+    ]
+
+
+def test_folder_created_with_files_inside(running, catalog, config, tmp_path):
+    staging = tmp_path / "staging"
+    paths = [write_call(staging, START, unique=f"3.{i}", seed=i) for i in range(5)]
+    day_folder = paths[0].parent
+    os.rename(staging / "2026", spool(config) / "2026")
+    expected = spool(config) / "2026/12/03"
+    wait_until(lambda: len(rows(catalog)) == 5)
+    assert {Path(row[0]).parent for row in rows(catalog)} == {expected}
+    assert day_folder != expected
+
+
+def test_unmounted_root_marks_nothing_missing(config, catalog, executor, tmp_path):
+    paths = [
+        write_call(spool(config), START, unique=f"4.{i}", seed=i) for i in range(3)
+    ]
+    ingestor = Ingestor(catalog, config, executor=executor)
+    ingestor.ingest_once([spool(config)])
+    ingestor.stop()
+    hidden = tmp_path / "hidden"
+    os.rename(spool(config), hidden)
+    spool(config).mkdir()
+    ingestor = Ingestor(catalog, config, executor=executor)
+    try:
+        ingestor.reconcile(reason="test")
+        ingestor._flush(force=True)
+        assert ingestor.health.unavailable_roots == [str(spool(config))]
+    finally:
+        ingestor.stop()
+    assert all(not stored(catalog, path)[3] for path in paths)
+    errors = catalog.query("SELECT stage, message FROM ingest_errors")
+    assert errors[0][0] == "reconcile"
+    assert "is missing or empty" in errors[0][1]
+
+
+@pytest.mark.slow
+def test_twenty_thousand_files_at_once(tmp_path, executor):
+    config = make_config(tmp_path, ingest__stable_s=0.5)
+    staging = tmp_path / "staging" / "2026" / "12" / "03"
+    staging.mkdir(parents=True)
+    template = staging / "template.wav"
+    sf.write(template, speechlike(0.2), RATE, subtype="PCM_16")
+    data = template.read_bytes()
+    template.unlink()
+    count = 20_000
+    for index in range(count):
+        name = f"in-2101-0200001234-20261203-141500-{index}.wav"
+        # Each file differs in one byte of audio so each has its own SHA-256.
+        body = bytearray(data)
+        body[-2:] = index.to_bytes(2, "little", signed=False)
+        (staging / name).write_bytes(bytes(body))
+    with Catalog(config.catalog_path) as catalog:
+        ingestor = Ingestor(catalog, config, executor=executor)
+        ingestor.start()
+        try:
+            os.rename(tmp_path / "staging" / "2026", spool(config) / "2026")
+            wait_until(
+                lambda: catalog.query("SELECT count(*) FROM recordings")[0][0] == count,
+                timeout_s=240,
+                interval_s=1.0,
+            )
+        finally:
+            ingestor.stop()
+        assert catalog.query(
+            "SELECT count(DISTINCT path), count(*) FILTER (status = 'ok')"
+            " FROM recordings"
+        ) == [(count, count)]
+
+
+def test_scan_tree_skips_ignored_names(tmp_path):
+    (tmp_path / "a").mkdir()
+    for name in ("call.wav", "call.wav.part", ".hidden.wav", "call.json", "x.mp3"):
+        (tmp_path / "a" / name).write_bytes(b"x")
+    found = scan_tree(tmp_path, [".*", "*.part", "*.json"])
+    assert sorted(Path(path).name for path in found) == ["call.wav", "x.mp3"]
+
+
+def test_wav_header_incomplete_detects_short_file(tmp_path):
+    path = tmp_path / "call.wav"
+    sf.write(path, speechlike(1.0), RATE, subtype="PCM_16")
+    size = path.stat().st_size
+    assert not wav_header_incomplete(str(path), size)
+    with open(path, "r+b") as handle:
+        handle.truncate(size - 1000)
+    assert wav_header_incomplete(str(path), size - 1000)
