@@ -1,0 +1,337 @@
+"""The ``recwatch`` command line: a thin layer over the pipeline modules.
+
+Exit status: 0 on success, 1 when the command failed, 2 for invalid usage or
+configuration, 130 after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline import audio, queries
+from pipeline.catalog import Catalog, connect
+from pipeline.config import Config, load_config
+from pipeline.errors import CatalogLockedError, ConfigError, RecwatchError
+from pipeline.ingest import Ingestor
+from pipeline.logcli import log_app
+from pipeline.service import describe_server
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    help="Catalog and retention tools for administrative-telephone recordings.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(log_app, name="log")
+
+console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML configuration file (default: $RECWATCH_CONFIG, else the "
+        "embedded default under data/).",
+        dir_okay=False,
+    ),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Catalog file; overrides catalog_path of the config."),
+]
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="Output format: json, csv or table.")
+]
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log output.")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")
+    ] = False,
+) -> None:
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+def _config(config_path: Path | None) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as error:
+        raise _fail(str(error), 2) from None
+
+
+def _catalog_path(config: Config, db: Path | None) -> Path:
+    return db.resolve() if db else config.catalog_path
+
+
+def _locked_message(error: CatalogLockedError, config: Config) -> str:
+    server = describe_server(config)
+    return f"{error}. {server}" if server else str(error)
+
+
+def _open_catalog(config: Config, db: Path | None) -> Catalog:
+    try:
+        return Catalog(_catalog_path(config, db))
+    except CatalogLockedError as error:
+        raise _fail(_locked_message(error, config)) from None
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Folders or files to catalog (default: recorder roots)."),
+    ] = None,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once", help="Catalog what is there now and exit, instead of watching."
+        ),
+    ] = False,
+    db: DbOption = None,
+    config_path: ConfigOption = None,
+) -> None:
+    """Catalog recorder output into the catalog.
+
+    With --once, everything under PATHS is cataloged and the command exits 0 when
+    the run completes, even if some files failed: their errors are in the
+    catalog. Without --once it watches the recorder roots until Ctrl-C.
+
+    Example:
+
+        recwatch ingest --once /var/spool/asterisk/monitor --db catalog.duckdb
+    """
+    config = _config(config_path)
+    targets = list(paths or [recorder.root for recorder in config.recorders])
+    for target in targets:
+        if not target.exists():
+            raise _fail(f"path not found: {target}; give an existing folder or file", 2)
+    with _open_catalog(config, db) as catalog:
+        ingestor = Ingestor(catalog, config)
+        if once:
+            _ingest_once(ingestor, targets)
+            return
+        ingestor.start()
+        console.print("watching the recorder roots; press Ctrl-C to stop")
+        try:
+            while True:
+                catalog.wait_for_change(catalog.version, timeout=3600)
+        except KeyboardInterrupt:
+            ingestor.stop()
+            raise typer.Exit(130) from None
+
+
+def _ingest_once(ingestor: Ingestor, targets: list[Path]) -> None:
+    columns = (
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("cataloging", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            found = ingestor.ingest_once(targets, progress=update)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+        finally:
+            ingestor.stop()
+    health = ingestor.health
+    console.print(
+        f"ingest: files={found} stored={health.files_stored} errors={health.errors}"
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+@app.command("recordings")
+def list_recordings_command(
+    output_format: FormatOption = "table",
+    limit: Annotated[
+        int | None, typer.Option(help="Show at most this many rows.")
+    ] = None,
+    db: DbOption = None,
+    config_path: ConfigOption = None,
+) -> None:
+    """Print one row per cataloged recording, newest first.
+
+    Times are in the configured time zone (Asia/Seoul by default).
+
+    Example:
+
+        recwatch recordings --format json --db catalog.duckdb
+    """
+    config = _config(config_path)
+    if output_format not in ("json", "csv", "table"):
+        raise _fail(f"unknown format {output_format!r}: expected json, csv or table", 2)
+    path = _catalog_path(config, db)
+    if not path.exists():
+        raise _fail(f"catalog not found: {path}; run `recwatch ingest --once` first")
+    try:
+        con = connect(path, read_only=True)
+    except CatalogLockedError as error:
+        raise _fail(_locked_message(error, config)) from None
+    try:
+        migrate_needed = con.execute(
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_name = 'recordings'"
+        ).fetchall()[0][0]
+        if not migrate_needed:
+            raise _fail(f"{path} is not a recwatch catalog: it has no recordings table")
+        con.execute(f"SET TimeZone = '{config['timezone']}'")
+        frame = queries.list_recordings(con, config, limit=limit)
+    finally:
+        con.close()
+    records = [
+        {column: _jsonable(value) for column, value in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
+    _print_records(records, output_format)
+
+
+def _print_records(records: list[dict[str, Any]], output_format: str) -> None:
+    if output_format == "json":
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif output_format == "csv":
+        fields = list(records[0]) if records else list(queries.RECORDING_COLUMNS)
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
+        writer.writeheader()
+        for record in records:
+            record = dict(record)
+            record["flags"] = ";".join(record.get("flags") or [])
+            writer.writerow(record)
+    else:
+        table = Table(
+            "id", "start", "line", "dur s", "codec", "silence", "state", "flags", "file"
+        )
+        for record in records:
+            table.add_row(
+                str(record["id"]),
+                (record["start_time"] or "")[:19],
+                record["line"] or "",
+                f"{record['duration_s']:.1f}" if record["duration_s"] else "",
+                record["codec"] or "",
+                f"{record['silence_ratio']:.2f}"
+                if record["silence_ratio"] is not None
+                else "",
+                record["retention_state"],
+                ",".join(record["flags"] or []),
+                record["file_name"],
+            )
+        Console().print(table)
+
+
+@app.command()
+def analyze(
+    file: Annotated[Path, typer.Argument(help="Audio file to analyse.")],
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: json or table.")
+    ] = "json",
+    config_path: ConfigOption = None,
+) -> None:
+    """Print the audio statistics of one file without touching the catalog.
+
+    Example:
+
+        recwatch analyze call.wav --format json
+    """
+    config = _config(config_path)
+    if not file.is_file():
+        raise _fail(f"file not found: {file}", 2)
+    try:
+        stats = audio.analyze_file(
+            file,
+            silence_threshold_dbfs=config["audio.silence_threshold_dbfs"],
+            frame_ms=config["audio.frame_ms"],
+        )
+    except RecwatchError as error:
+        raise _fail(str(error)) from None
+    if output_format == "json":
+        json.dump(stats, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        table = Table("statistic", "value")
+        for key, value in stats.items():
+            table.add_row(key, str(value))
+        Console().print(table)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo spool.")],
+    days: Annotated[
+        int, typer.Option(help="Days of calls, ending now.", min=1, max=365)
+    ] = 40,
+    calls_per_day: Annotated[
+        int, typer.Option(help="Calls per day.", min=1, max=500)
+    ] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same spool.")] = 0,
+) -> None:
+    """Write a demo recorder spool of made-up calls built from recorded speech.
+
+    Example:
+
+        recwatch demo --out /tmp/spool --days 40
+    """
+    from pipeline import demo as demo_module
+
+    written = demo_module.write_demo_spool(
+        out, days=days, calls_per_day=calls_per_day, seed=seed
+    )
+    console.print(f"demo: wrote {len(written)} file(s) under {out}")
+
+
+def main() -> None:
+    """Run the command line, mapping uncaught pipeline errors to exit status 1."""
+    try:
+        app()
+    except CatalogLockedError as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False)
+        sys.exit(1)
+    except RecwatchError as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False)
+        sys.exit(1)

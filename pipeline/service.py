@@ -1,0 +1,171 @@
+"""Background services of the dashboard server, started once per process.
+
+``panel serve`` runs ``dashboard.py`` once per browser session, but the catalog
+file can have only one owner. So the server process owns one :class:`Service`:
+the catalog with its writer thread, the ingest watcher and, on the embedded
+default, the demo spool with its live call generator. :func:`start_service` is
+idempotent and thread-safe; the server's ``--setup`` script calls it before any
+session exists, and a session that finds no service starts it too.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from pipeline.catalog import Catalog
+from pipeline.config import Config, load_config
+from pipeline.ingest import Ingestor
+
+logger = logging.getLogger(__name__)
+
+SERVER_FILE_NAME = "server.json"
+DEMO_DONE_MARKER = ".demo-complete"
+
+_lock = threading.Lock()
+_service: Service | None = None
+
+
+class Service:
+    """The catalog, ingest and demo generator owned by one server process."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.catalog: Catalog | None = None
+        self.ingestor: Ingestor | None = None
+        self.started_at: datetime | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Open the catalog, start ingest and, for the demo, the call generator."""
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(self.config.catalog_path)
+        self.ingestor = Ingestor(self.catalog, self.config)
+        self.ingestor.start()
+        self.started_at = datetime.now(UTC)
+        _write_server_file(self.config)
+        if self.config["demo.enabled"]:
+            self._spawn(self._run_demo, "recwatch-demo")
+        logger.info(
+            "service started: catalog %s, %d recorder root(s)",
+            self.config.catalog_path,
+            len(self.config.recorders),
+        )
+
+    def stop(self) -> None:
+        """Stop the threads, ingest and the catalog, in that order."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        if self.ingestor is not None:
+            self.ingestor.stop()
+        if self.catalog is not None:
+            self.catalog.close()
+        _remove_server_file(self.config)
+        logger.info("service stopped")
+
+    def _spawn(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _run_demo(self) -> None:
+        from pipeline import demo
+
+        spool = self.config.recorders[0].root
+        marker = spool / DEMO_DONE_MARKER
+        try:
+            self.catalog.write(demo.load_demo_lines)
+            if not marker.exists():
+                logger.info("writing the demo recorder spool under %s", spool)
+                written = demo.write_demo_spool(spool, days=self.config["demo.days"])
+                marker.write_text(f"{len(written)} files\n", encoding="utf-8")
+                logger.info("demo spool written: %d files", len(written))
+        except Exception:
+            logger.exception("writing the demo spool failed; ingest goes on")
+        interval_s = self.config["demo.live_interval_s"]
+        if interval_s <= 0:
+            return
+        rng = demo.live_rng()
+        while not self._stop.wait(interval_s):
+            try:
+                demo.write_demo_call(spool, datetime.now(UTC), rng=rng)
+            except Exception:
+                logger.exception("writing a live demo call failed; trying again")
+
+
+def start_service(config: Config | None = None) -> Service:
+    """Start this process's service once and return it."""
+    global _service
+    with _lock:
+        if _service is None:
+            service = Service(config or load_config())
+            service.start()
+            atexit.register(service.stop)
+            _service = service
+        return _service
+
+
+def current() -> Service | None:
+    """Return this process's service, or None before it has started."""
+    return _service
+
+
+def stop_service() -> None:
+    """Stop this process's service, if any (for tests and clean shutdown)."""
+    global _service
+    with _lock:
+        if _service is not None:
+            _service.stop()
+            atexit.unregister(_service.stop)
+            _service = None
+
+
+def _server_file(config: Config) -> Path:
+    return config.data_dir / SERVER_FILE_NAME
+
+
+def _write_server_file(config: Config) -> None:
+    info = {
+        "pid": os.getpid(),
+        "catalog": str(config.catalog_path),
+        "started_at": datetime.now(UTC).isoformat(),
+        "port": os.environ.get("RECWATCH_PORT"),
+    }
+    path = _server_file(config)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(info), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _remove_server_file(config: Config) -> None:
+    try:
+        info = json.loads(_server_file(config).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if info.get("pid") == os.getpid():
+        _server_file(config).unlink(missing_ok=True)
+
+
+def describe_server(config: Config) -> str | None:
+    """Describe the running dashboard server that owns the catalog, if one runs."""
+    try:
+        info = json.loads(_server_file(config).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    pid = info.get("pid")
+    if not isinstance(pid, int) or not psutil.pid_exists(pid):
+        return None
+    port = info.get("port") or "5006"
+    return (
+        f"The dashboard server (pid {pid}, http://127.0.0.1:{port}) owns the "
+        "catalog: use the dashboard, or stop the server and run the command again"
+    )
