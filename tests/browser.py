@@ -1,0 +1,221 @@
+"""Helpers for the browser tests: a real ``panel serve`` process and spool files.
+
+The server runs as a subprocess on 127.0.0.1 with ``RECWATCH_CONFIG`` pointing
+at a TOML file under the test's temporary folder, so nothing is written into the
+repository. Headless Chromium from Debian drives the pages.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PANEL = PROJECT_DIR / ".venv" / "bin" / "panel"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RATE = 8000
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free at the time of the call."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(
+    folder: Path,
+    *,
+    demo: bool = True,
+    demo_days: int = 5,
+    page_size: int | None = None,
+) -> Path:
+    """Write a recwatch TOML config whose data and spool live under ``folder``.
+
+    The demo writes no live calls (``live_interval_s = 0``), so the catalog
+    changes only when a test drops a file.
+    """
+    spool = folder / "spool"
+    spool.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f'data_dir = "{folder / "data"}"',
+        "[demo]",
+        f"enabled = {'true' if demo else 'false'}",
+        f"days = {demo_days}",
+        "live_interval_s = 0",
+    ]
+    if page_size is not None:
+        lines += ["[dashboard]", f"page_size = {page_size}"]
+    lines += ["[[recorders]]", f'root = "{spool}"']
+    path = folder / "recwatch.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def freepbx_name(
+    start: datetime, *, line: str, other_party: str, kind: str = "in", uid: int = 1
+) -> str:
+    """Return a FreePBX MixMonitor file name for a call starting at local ``start``."""
+    stamp = f"{start:%Y%m%d-%H%M%S}"
+    return f"{kind}-{line}-{other_party}-{stamp}-{1764812345 + uid}.{uid}.wav"
+
+
+def write_call(
+    spool: Path,
+    start: datetime,
+    *,
+    staging: Path,
+    line: str = "2101",
+    other_party: str = "0200001234",
+    kind: str = "in",
+    uid: int = 1,
+    seconds: float = 1.0,
+    seed: int = 0,
+) -> Path:
+    """Copy a short WAV call into ``spool/YYYY/MM/DD`` and return its spool path.
+
+    ``start`` is the recorder's local time (Asia/Seoul), as in FreePBX names.
+    The WAV is written with soundfile under ``staging`` (outside the spool) and
+    then copied in, as a recorder's finished file arrives.
+    """
+    name = freepbx_name(start, line=line, other_party=other_party, kind=kind, uid=uid)
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * RATE)) / RATE
+    samples = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.01 * rng.standard_normal(t.size)
+    staging.mkdir(parents=True, exist_ok=True)
+    source = staging / name
+    sf.write(source, samples, RATE, subtype="PCM_16", format="WAV")
+    folder = spool / f"{start:%Y/%m/%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copyfile(source, folder / name))
+
+
+@dataclass
+class Server:
+    """A running ``panel serve dashboard.py`` subprocess."""
+
+    process: subprocess.Popen
+    port: int
+    folder: Path
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/dashboard"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def spool(self) -> Path:
+        return self.folder / "spool"
+
+    def log(self) -> str:
+        """Return the server's output so far (for failure messages)."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def start_server(folder: Path, config_path: Path, *, timeout_s: float = 90) -> Server:
+    """Start ``panel serve`` with ``config_path`` and wait for an HTTP 200 response."""
+    port = free_port()
+    log_path = folder / "server.log"
+    env = {
+        **os.environ,
+        "RECWATCH_CONFIG": str(config_path),
+        "RECWATCH_PORT": str(port),
+        "TZ": "UTC",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(PANEL),
+                "serve",
+                "dashboard.py",
+                "--setup",
+                "pipeline/server_setup.py",
+                "--address",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--allow-websocket-origin",
+                f"127.0.0.1:{port}",
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(process, port, folder, log_path)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"panel serve exited with code {process.returncode}:\n{server.log()}"
+            )
+        try:
+            with urllib.request.urlopen(server.url, timeout=30) as response:
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    stop_server(server)
+    raise TimeoutError(
+        f"panel serve timed out: no HTTP 200 from {server.url} within {timeout_s} s:\n"
+        f"{server.log()}"
+    )
+
+
+def stop_server(server: Server) -> None:
+    """Stop the server and its analysis workers, then reap the server process.
+
+    SIGTERM goes to the process group that the server leads (it was started in a
+    new session), so the worker processes it spawned stop with it. SIGINT would
+    be ignored when the tests themselves run in a background job.
+    """
+    if server.process.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.process.wait(timeout=10)
+
+
+def inotify_watches(pid: int) -> int:
+    """Return how many inotify instances process ``pid`` has open (one per observer).
+
+    Python 3.11 does not copy thread names into /proc/PID/task/*/comm (every
+    thread shows "python"), so observer threads cannot be counted by name. Each
+    watchdog inotify observer opens one inotify file descriptor, which /proc shows.
+    """
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) == "anon_inode:inotify":
+                count += 1
+        except FileNotFoundError:
+            continue
+    return count
