@@ -38,7 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(log_app, name="log")
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
@@ -335,3 +335,7 @@ def main() -> None:
     except RecwatchError as error:
         console.print(f"[red]error:[/red] {error}", highlight=False)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -60,6 +60,7 @@ class _Pending:
     mtime_ns: int = -1
     changed_at: float = 0.0
     closed: bool = False
+    forced: bool = False
 
 
 @dataclass
@@ -420,6 +421,8 @@ class Ingestor:
             info = os.stat(path)
         except FileNotFoundError:
             return None
+        if pending.forced:
+            return True
         if (info.st_size, info.st_mtime_ns) != (pending.size, pending.mtime_ns):
             first_look = pending.size < 0
             pending.size, pending.mtime_ns = info.st_size, info.st_mtime_ns
@@ -644,8 +647,10 @@ class Ingestor:
                 total += 1
             else:
                 total += self._reconcile_root(path)
+        # A one-shot run takes files as they are: there is no later event to
+        # wait for, and an incomplete WAV is flagged truncated by the analysis.
         for pending in self._pending.values():
-            pending.closed = True
+            pending.forced = True
         queued = len(self._pending)
         stored = 0
         while self._pending or self._in_flight or self._done or self._gone:

@@ -1,0 +1,302 @@
+"""The recwatch command line on real files, run as a real process."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import RATE, freepbx_name, speechlike
+
+from pipeline import synth
+
+RECWATCH = [sys.executable, "-m", "pipeline.cli"]
+START = datetime(2026, 12, 3, 9, 30, 0)
+
+JSON_KEYS = {
+    "path",
+    "start_time",
+    "duration_s",
+    "sample_rate",
+    "channels",
+    "codec",
+    "silence_ratio",
+    "longest_silence_s",
+    "rms_dbfs",
+    "peak_dbfs",
+    "clipped_samples",
+    "sha256",
+    "status",
+    "flags",
+    "error",
+    "line",
+    "other_party",
+    "direction",
+    "mode",
+    "retention_state",
+    "expires_at",
+}
+
+
+def recwatch(*args: str, cwd: Path, env_extra: dict | None = None):
+    env = {**os.environ, "RECWATCH_CONFIG": ""}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [*RECWATCH, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def recordings_json(db: Path, cwd: Path) -> list[dict]:
+    result = recwatch("recordings", "--db", str(db), "--format", "json", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def day_folder(root: Path) -> Path:
+    folder = root / "2026" / "12" / "03"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def speech_spool(tmp_path_factory) -> tuple[Path, dict[str, dict]]:
+    """A spool of calls built from recorded speech, one per codec, with the truth."""
+    root = tmp_path_factory.mktemp("speech") / "spool"
+    folder = day_folder(root)
+    rng = np.random.default_rng(7)
+    truth: dict[str, dict] = {}
+    cases = [(codec, False) for codec in synth.CODECS] + [("pcm_16", True)]
+    for index, (codec, stereo) in enumerate(cases):
+        call = synth.build_call(20.0, rng=rng, stereo=stereo)
+        extension = "mp3" if codec == "mp3" else "wav"
+        name = freepbx_name(
+            START.replace(minute=index), unique=f"1764812345.{index}", ext=extension
+        )
+        synth.write_audio(folder / name, call.samples, call.sample_rate, codec)
+        truth[name] = {
+            "codec": codec,
+            "channels": 2 if stereo else 1,
+            "duration_s": call.duration_s,
+            "silence_ratio": 1.0 - call.speech_s / call.duration_s,
+        }
+    return root, truth
+
+
+def test_ingest_once_catalogs_every_codec(speech_spool, tmp_path):
+    root, truth = speech_spool
+    db = tmp_path / "catalog.duckdb"
+    result = recwatch("ingest", "--once", str(root), "--db", str(db), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"ingest: files={len(truth)} stored={len(truth)} errors=0" in result.stderr
+
+    records = recordings_json(db, tmp_path)
+    assert len(records) == len(truth)
+    for record in records:
+        expected = truth[record["file_name"]]
+        assert set(record) >= JSON_KEYS, record["file_name"]
+        assert record["codec"] == expected["codec"], record["file_name"]
+        assert record["sample_rate"] == RATE
+        assert record["channels"] == expected["channels"]
+        tolerance = 0.03 if expected["codec"] == "mp3" else 0.001
+        assert record["duration_s"] == pytest.approx(
+            expected["duration_s"], abs=tolerance
+        )
+        assert record["silence_ratio"] == pytest.approx(
+            expected["silence_ratio"], abs=0.02
+        ), record["file_name"]
+        assert record["status"] == "ok"
+        assert record["start_time"].endswith("+09:00")
+        assert record["line"] == "2101"
+        assert record["other_party"] == "0200001234"
+        assert record["direction"] == "in"
+        assert record["mode"] == "full"
+        assert record["flags"] == []
+
+
+def test_ingest_twice_adds_no_rows(speech_spool, tmp_path):
+    root, truth = speech_spool
+    db = tmp_path / "catalog.duckdb"
+    for _ in range(2):
+        result = recwatch("ingest", "--once", str(root), "--db", str(db), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert len(recordings_json(db, tmp_path)) == len(truth)
+
+
+def _wav_bytes(seconds: float = 2.0) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, speechlike(seconds), RATE, subtype="PCM_16", format="WAV")
+    return buffer.getvalue()
+
+
+def _with_sizes(data: bytes, riff: int, chunk: int) -> bytes:
+    body = bytearray(data)
+    body[4:8] = struct.pack("<I", riff)
+    body[40:44] = struct.pack("<I", chunk)
+    return bytes(body)
+
+
+def build_bad_inputs(folder: Path) -> dict[str, tuple[str, str | None]]:
+    """Write each bad input; return name -> (expected status, expected flag)."""
+    wav = _wav_bytes()
+    cases: dict[str, tuple[bytes, str, str | None]] = {
+        "zero-bytes": (b"", "error", "empty"),
+        "text-as-wav": (b"this is a note, not audio\n" * 10, "error", "not_audio"),
+        "sizes-zero": (_with_sizes(wav, 0, 0), "ok", "header_incomplete"),
+        "sizes-ffff": (
+            _with_sizes(wav, 0xFFFFFFFF, 0xFFFFFFFF),
+            "ok",
+            "header_incomplete",
+        ),
+        "truncated": (wav[: len(wav) // 2], "ok", "truncated"),
+        "header-only": (_with_sizes(wav[:44], 36, 0), "ok", "empty"),
+    }
+    expected: dict[str, tuple[str, str | None]] = {}
+    for index, (label, (data, status, flag)) in enumerate(cases.items()):
+        name = freepbx_name(START.replace(minute=index), unique=f"{label}.{index}")
+        (folder / name).write_bytes(data)
+        expected[name] = (status, flag)
+
+    mp3 = folder / "source.mp3"
+    sf.write(mp3, speechlike(2.0), RATE, format="MP3")
+    name = freepbx_name(START.replace(minute=20), unique="mp3-as-wav.20")
+    mp3.rename(folder / name)
+    expected[name] = ("ok", "extension_mismatch")
+
+    silent = freepbx_name(START.replace(minute=21), unique="silence.21")
+    sf.write(folder / silent, np.zeros(RATE * 2), RATE, subtype="PCM_16")
+    expected[silent] = ("ok", "all_silent")
+
+    korean = "민원 상담"
+    for form, minute in (("NFC", 22), ("NFD", 23)):
+        name = unicodedata.normalize(form, f"{korean}-{minute}.wav")
+        sf.write(folder / name, speechlike(1.0, seed=minute), RATE, subtype="PCM_16")
+        expected[name] = ("ok", "name_unparsed")
+
+    quoted = "call 'quoted' \"name\" $(x).wav"
+    sf.write(folder / quoted, speechlike(1.0, seed=30), RATE, subtype="PCM_16")
+    expected[quoted] = ("ok", "name_unparsed")
+    return expected
+
+
+def test_bad_inputs_each_give_one_clear_row(tmp_path):
+    root = tmp_path / "spool"
+    expected = build_bad_inputs(day_folder(root))
+    db = tmp_path / "catalog.duckdb"
+    result = recwatch("ingest", "--once", str(root), "--db", str(db), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    records = {record["file_name"]: record for record in recordings_json(db, tmp_path)}
+    nfc_names = {unicodedata.normalize("NFC", name) for name in expected}
+    # The NFC and NFD names are two files on disk; the catalog shows both names
+    # in NFC, so two rows share one display name and differ by path.
+    assert len(records) == len(nfc_names)
+    paths = {record["path"] for record in recordings_json(db, tmp_path)}
+    assert len(paths) == len(expected)
+    for name, (status, flag) in expected.items():
+        record = records[unicodedata.normalize("NFC", name)]
+        assert record["status"] == status, name
+        if flag:
+            assert flag in record["flags"], (name, record["flags"])
+        if status == "error":
+            assert record["error"], name
+            assert str(day_folder(root)) in record["error"], name
+        else:
+            assert record["rms_dbfs"] is not None, name
+            assert np.isfinite(record["rms_dbfs"]), name
+
+
+def test_bad_input_durations_come_from_data_present(tmp_path):
+    root = tmp_path / "spool"
+    expected = build_bad_inputs(day_folder(root))
+    db = tmp_path / "catalog.duckdb"
+    recwatch("ingest", "--once", str(root), "--db", str(db), cwd=tmp_path)
+    records = {record["file_name"]: record for record in recordings_json(db, tmp_path)}
+    for label in ("zero", "ffff"):
+        name = next(n for n in expected if f"sizes-{label}" in n)
+        assert records[name]["duration_s"] == pytest.approx(2.0, abs=0.001)
+    truncated = next(n for n in expected if "truncated" in n)
+    assert records[truncated]["duration_s"] == pytest.approx(
+        (len(_wav_bytes()) // 2 - 44) / 2 / RATE, abs=0.001
+    )
+    silent = next(n for n in expected if "silence" in n)
+    assert records[silent]["silence_ratio"] == 1.0
+    assert records[silent]["rms_dbfs"] == -120.0
+    assert records[silent]["peak_dbfs"] == -120.0
+
+
+def test_ingest_refuses_catalog_owned_by_server(tmp_path):
+    db = tmp_path / "catalog.duckdb"
+    (tmp_path / "spool").mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pipeline.catalog import Catalog;"
+            f" c = Catalog({str(db)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = recwatch(
+            "ingest", "--once", str(tmp_path / "spool"), "--db", str(db), cwd=tmp_path
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 1
+    assert f"is in use by process {holder.pid}" in result.stderr
+    assert "Stop the server first" in result.stderr
+
+
+def test_analyze_prints_stats_without_catalog(tmp_path):
+    path = tmp_path / "call.wav"
+    sf.write(path, speechlike(3.0), RATE, subtype="ULAW")
+    result = recwatch("analyze", str(path), "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert stats["codec"] == "mulaw"
+    assert stats["duration_s"] == pytest.approx(3.0)
+    assert not (tmp_path / "data").exists()
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    result = recwatch("ingest", "--once", str(tmp_path / "nope"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "path not found" in result.stderr
+
+
+def test_invalid_config_names_key(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[retention]\ndays = -1\n", encoding="utf-8")
+    result = recwatch(
+        "recordings", "--config", str(config), "--format", "json", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "retention.days = -1" in result.stderr
+
+
+def test_demo_writes_a_spool(tmp_path):
+    result = recwatch(
+        "demo", "--out", str(tmp_path / "demo"), "--days", "2", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    audio = [p for p in (tmp_path / "demo").rglob("*") if p.suffix in (".wav", ".mp3")]
+    assert len(audio) >= 10
+    shutil.rmtree(tmp_path / "demo")
