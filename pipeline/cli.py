@@ -67,7 +67,11 @@ def _main(
         bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")
     ] = False,
 ) -> None:
-    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    level = logging.INFO
+    if quiet:
+        level = logging.WARNING
+    elif verbose:
+        level = logging.DEBUG
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -10,7 +10,7 @@ SHA-256, so seeing a file twice never makes a second row.
 A file is taken when it is complete: a close-after-write event was seen, or it
 was renamed into place, or its size and mtime have not changed for
 ``ingest.stable_s`` seconds. A WAV whose header promises more data than the file
-holds waits up to ``ingest.incomplete_grace_s`` longer for the rest.
+contains waits up to ``ingest.incomplete_grace_s`` longer for the rest.
 """
 
 from __future__ import annotations
