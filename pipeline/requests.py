@@ -1,0 +1,902 @@
+"""Requests to view or receive recordings (Form 1) and their staged approval.
+
+A recording is shown or handed to someone other than the parties only through a
+written request (녹취정보 열람·제공 신청서). Each request gets a management number
+``YYYY-NNNN`` (관리번호) from a per-year counter, so a rejected request never
+frees its number. Its status moves only along :data:`TRANSITIONS`::
+
+    submitted ─▶ approved ─▶ provided ─▶ returned ─▶ closed
+        └──────▶ rejected
+
+Approval (결재) runs in three stages in order: staff in charge (담당자), team leader
+(팀장) and department head (과장). The user who entered the request, and the
+official who asked for it, sign no stage, and one person signs at most one stage.
+Every state change appends one access-log entry in the same transaction; its
+detail carries ids and codes only, never personal data.
+
+Handover (Form 2) lives in :mod:`pipeline.handover`, the notice of use and
+destruction (Form 3) in :mod:`pipeline.returns`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pipeline import accesslog, auth
+from pipeline.auth import User
+from pipeline.catalog import Catalog
+from pipeline.config import Config
+from pipeline.errors import PermissionDenied, RecwatchError
+
+logger = logging.getLogger(__name__)
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+STATUSES = ("submitted", "approved", "rejected", "provided", "returned", "closed")
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "submitted": ("approved", "rejected"),
+    "approved": ("provided",),
+    "rejected": (),
+    "provided": ("returned",),
+    "returned": ("closed",),
+    "closed": (),
+}
+
+STATUS_LABELS_KO = {
+    "submitted": "신청",
+    "approved": "승인",
+    "rejected": "반려",
+    "provided": "제공",
+    "returned": "회신",
+    "closed": "종결",
+}
+
+# Approval stages in signing order, with the permission each stage needs. The staff
+# in charge (담당자) holds the operator role, which has no approve_request action.
+STAGES = ("staff", "team_leader", "department_head")
+STAGE_LABELS_KO = {"staff": "담당자", "team_leader": "팀장", "department_head": "과장"}
+STAGE_ACTIONS = {
+    "staff": "manage_requests",
+    "team_leader": "approve_request",
+    "department_head": "approve_request",
+}
+
+ACCESS_KINDS = ("view", "provide")
+ACCESS_LABELS_KO = {"view": "열람", "provide": "제공"}
+
+RETURN_DAYS = 30
+MAX_PROOF_BYTES = 20 * 1024 * 1024
+MAX_TEXT_CHARS = 2000
+
+SCHEMA_SQL: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS request_number_counters (
+        year INTEGER PRIMARY KEY,
+        last_number INTEGER NOT NULL
+    )
+    """,
+    "CREATE SEQUENCE IF NOT EXISTS request_id_seq",
+    """
+    CREATE TABLE IF NOT EXISTS requests (
+        id BIGINT PRIMARY KEY DEFAULT nextval('request_id_seq'),
+        number VARCHAR NOT NULL UNIQUE,
+        status VARCHAR NOT NULL CHECK (status IN
+            ('submitted', 'approved', 'rejected', 'provided', 'returned', 'closed')),
+        access_kind VARCHAR NOT NULL CHECK (access_kind IN ('view', 'provide')),
+        requested_at TIMESTAMPTZ NOT NULL,
+        created_by VARCHAR NOT NULL,
+        requester_username VARCHAR,
+        requester_name VARCHAR NOT NULL,
+        requester_birth VARCHAR NOT NULL,
+        requester_address VARCHAR NOT NULL,
+        requester_contact VARCHAR NOT NULL,
+        recorded_at TIMESTAMPTZ NOT NULL,
+        recorded_phone VARCHAR NOT NULL,
+        purpose VARCHAR NOT NULL,
+        relation VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL,
+        remarks VARCHAR NOT NULL DEFAULT '',
+        proof_file_name VARCHAR,
+        proof_stored_name VARCHAR,
+        proof_sha256 VARCHAR,
+        proof_size_bytes BIGINT,
+        rejection_stage VARCHAR,
+        rejection_reason VARCHAR,
+        provided_on DATE,
+        due_on DATE,
+        closed_at TIMESTAMPTZ,
+        updated_at TIMESTAMPTZ NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS request_recordings (
+        request_id BIGINT NOT NULL,
+        recording_id BIGINT NOT NULL,
+        attached_by VARCHAR NOT NULL,
+        attached_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (request_id, recording_id)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS request_approvals (
+        request_id BIGINT NOT NULL,
+        stage VARCHAR NOT NULL CHECK (stage IN
+            ('staff', 'team_leader', 'department_head')),
+        decision VARCHAR NOT NULL CHECK (decision IN ('approved', 'rejected')),
+        username VARCHAR NOT NULL,
+        display_name VARCHAR NOT NULL,
+        decided_at TIMESTAMPTZ NOT NULL,
+        reason VARCHAR,
+        PRIMARY KEY (request_id, stage)
+    )
+    """,
+]
+
+_REQUEST_COLUMNS = (
+    "id, number, status, access_kind, requested_at, created_by, requester_username, "
+    "requester_name, requester_birth, requester_address, requester_contact, "
+    "recorded_at, recorded_phone, purpose, relation, reason, remarks, "
+    "proof_file_name, proof_stored_name, proof_sha256, proof_size_bytes, "
+    "rejection_stage, rejection_reason, provided_on, due_on, closed_at"
+)
+
+_NUMBER_PATTERN = re.compile(r"\d{4}-\d{4,}")
+_SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
+
+
+def create_schema(con) -> None:
+    """Create the request tables on a DuckDB connection if they are missing."""
+    for statement in SCHEMA_SQL:
+        con.execute(statement)
+
+
+# --- records --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestForm:
+    """The fields of Form 1 (녹취정보 열람·제공 신청서) as the requester wrote them.
+
+    ``requester_username`` names the official who asked, when the requester is a
+    recwatch user, so that they cannot approve their own request.
+    """
+
+    requester_name: str
+    requester_birth: str
+    requester_address: str
+    requester_contact: str
+    recorded_at: datetime
+    recorded_phone: str
+    purpose: str
+    relation: str
+    reason: str
+    access_kind: str = "provide"
+    remarks: str = ""
+    requester_username: str | None = None
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One signed approval stage (결재) or the stage that rejected the request."""
+
+    stage: str
+    decision: str
+    username: str
+    display_name: str
+    decided_at: datetime
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """A stored request with its approvals and attached recording ids."""
+
+    id: int
+    number: str
+    status: str
+    access_kind: str
+    requested_at: datetime
+    created_by: str
+    requester_username: str | None
+    requester_name: str
+    requester_birth: str
+    requester_address: str
+    requester_contact: str
+    recorded_at: datetime
+    recorded_phone: str
+    purpose: str
+    relation: str
+    reason: str
+    remarks: str
+    proof_file_name: str | None
+    proof_stored_name: str | None
+    proof_sha256: str | None
+    proof_size_bytes: int | None
+    rejection_stage: str | None
+    rejection_reason: str | None
+    provided_on: date | None
+    due_on: date | None
+    closed_at: datetime | None
+    approvals: tuple[Approval, ...] = ()
+    recording_ids: tuple[int, ...] = ()
+
+    def approval(self, stage: str) -> Approval | None:
+        """Return the decision recorded for ``stage``, or None."""
+        for approval in self.approvals:
+            if approval.stage == stage:
+                return approval
+        return None
+
+    @property
+    def next_stage(self) -> str | None:
+        """The stage that signs next, or None when no stage is open."""
+        if self.status != "submitted":
+            return None
+        signed = {approval.stage for approval in self.approvals}
+        for stage in STAGES:
+            if stage not in signed:
+                return stage
+        return None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A cataloged recording near the time and number given on a request."""
+
+    recording_id: int
+    start_time: datetime
+    line: str | None
+    other_party: str | None
+    direction: str | None
+    duration_s: float | None
+    file_name: str
+    minutes_apart: float
+
+
+@dataclass(frozen=True)
+class StoredProof:
+    """A proof document saved by :func:`store_proof`."""
+
+    path: Path
+    original_name: str
+    stored_name: str
+    sha256: str
+    size_bytes: int
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def get_request(cursor, request: int | str) -> RequestRecord:
+    """Load one request by id or management number, or raise RecwatchError."""
+    if isinstance(request, str):
+        where, value = "number = ?", request
+    else:
+        where, value = "id = ?", int(request)
+    rows = cursor.execute(
+        f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE {where}", [value]
+    ).fetchall()
+    if not rows:
+        raise RecwatchError(
+            f"request {request!r} was not found. Check the id or the management "
+            f"number (YYYY-NNNN) in the request list."
+        )
+    return _load_details(cursor, rows[0])
+
+
+def list_requests(cursor, statuses: Iterable[str] = ()) -> list[RequestRecord]:
+    """Return requests, newest management number first, optionally by status."""
+    statuses = tuple(statuses)
+    for status in statuses:
+        _check_status_name(status)
+    sql = f"SELECT {_REQUEST_COLUMNS} FROM requests"
+    params: list[Any] = []
+    if statuses:
+        sql += " WHERE list_contains(?::VARCHAR[], status)"
+        params.append(list(statuses))
+    rows = cursor.execute(sql + " ORDER BY requested_at DESC, id DESC", params)
+    return [_load_details(cursor, row) for row in rows.fetchall()]
+
+
+def _load_details(cursor, row: tuple) -> RequestRecord:
+    request_id = row[0]
+    approvals = cursor.execute(
+        "SELECT stage, decision, username, display_name, decided_at, reason "
+        "FROM request_approvals WHERE request_id = ?",
+        [request_id],
+    ).fetchall()
+    ordered = sorted(approvals, key=lambda approval: STAGES.index(approval[0]))
+    recording_ids = cursor.execute(
+        "SELECT recording_id FROM request_recordings WHERE request_id = ? "
+        "ORDER BY recording_id",
+        [request_id],
+    ).fetchall()
+    return RequestRecord(
+        *row,
+        approvals=tuple(Approval(*approval) for approval in ordered),
+        recording_ids=tuple(recording_id for (recording_id,) in recording_ids),
+    )
+
+
+def find_candidates(
+    cursor,
+    recorded_at: datetime,
+    phone: str,
+    window_minutes: int = 30,
+) -> list[Candidate]:
+    """Return recordings within ``window_minutes`` of ``recorded_at`` on ``phone``.
+
+    The number matches the recording's line or its other party, compared by digits
+    only, so "02-0000-1234" finds "0200001234". Purged recordings are left out,
+    because they can no longer be provided. Nearest start time first.
+    """
+    if recorded_at.tzinfo is None:
+        raise RecwatchError(
+            f"recording time {recorded_at.isoformat()} has no time zone. Pass an "
+            f"aware datetime, for example with tzinfo=ZoneInfo('Asia/Seoul')."
+        )
+    if window_minutes <= 0:
+        raise RecwatchError(
+            f"search window of {window_minutes} minutes is invalid. Expected a "
+            f"positive number of minutes."
+        )
+    digits = normalize_phone(phone)
+    if len(digits) < 3:
+        raise RecwatchError(
+            f"phone number {auth.mask_phone(phone)!r} has fewer than 3 digits. "
+            f"Enter the recorded number as written on the request."
+        )
+    window = timedelta(minutes=window_minutes)
+    rows = cursor.execute(
+        "SELECT id, start_time, line, other_party, direction, duration_s, "
+        "file_name_nfc, abs(epoch(start_time) - epoch(?::TIMESTAMPTZ)) / 60.0 "
+        "FROM recordings "
+        "WHERE start_time BETWEEN ? AND ? "
+        "AND status <> 'deleted' AND deleted_at IS NULL "
+        "AND (regexp_replace(coalesce(line, ''), '\\D', '', 'g') = ? "
+        "  OR regexp_replace(coalesce(other_party, ''), '\\D', '', 'g') = ?) "
+        "ORDER BY 8, id",
+        [recorded_at, recorded_at - window, recorded_at + window, digits, digits],
+    ).fetchall()
+    return [Candidate(*row) for row in rows]
+
+
+def normalize_phone(number: str) -> str:
+    """Return the digits of a phone number, reading "+82" numbers as domestic."""
+    digits = re.sub(r"\D", "", number or "")
+    if number.strip().startswith("+82"):
+        digits = "0" + digits[2:]
+    return digits
+
+
+# --- writing --------------------------------------------------------------------------
+
+
+def submit_request(
+    catalog: Catalog,
+    user: User,
+    form: RequestForm,
+    *,
+    now: datetime | None = None,
+    tz: ZoneInfo = SEOUL,
+) -> RequestRecord:
+    """Store a Form 1 request as submitted and give it the next management number.
+
+    The number's year is the year of ``now`` in ``tz``.
+    """
+    auth.require(user, "manage_requests")
+    _validate_form(form)
+    now = _aware_now(now)
+    year = now.astimezone(tz).year
+
+    def write(con) -> int:
+        number = next_number(con, year)
+        rows = con.execute(
+            "INSERT INTO requests (number, status, access_kind, requested_at, "
+            "created_by, requester_username, requester_name, requester_birth, "
+            "requester_address, requester_contact, recorded_at, recorded_phone, "
+            "purpose, relation, reason, remarks, updated_at) "
+            "VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
+            [
+                number,
+                form.access_kind,
+                now,
+                user.username,
+                form.requester_username,
+                form.requester_name.strip(),
+                form.requester_birth.strip(),
+                form.requester_address.strip(),
+                form.requester_contact.strip(),
+                form.recorded_at,
+                form.recorded_phone.strip(),
+                form.purpose.strip(),
+                form.relation.strip(),
+                form.reason.strip(),
+                form.remarks.strip(),
+                now,
+            ],
+        ).fetchall()
+        request_id = rows[0][0]
+        log_change(
+            con,
+            user,
+            request_id,
+            event="submit",
+            detail={"number": number, "to": "submitted"},
+            at=now,
+        )
+        return request_id
+
+    request_id = catalog.write(write)
+    record = get_request(catalog.cursor(), request_id)
+    logger.info("request %s submitted by %s", record.number, user.username)
+    return record
+
+
+def next_number(con, year: int) -> str:
+    """Take the next management number ``YYYY-NNNN`` of ``year`` from its counter.
+
+    Call it inside a write transaction. The counter only grows, so a number stays
+    used even when its request is rejected or its row is removed.
+    """
+    rows = con.execute(
+        "INSERT INTO request_number_counters (year, last_number) VALUES (?, 1) "
+        "ON CONFLICT (year) DO UPDATE SET last_number = last_number + 1 "
+        "RETURNING last_number",
+        [year],
+    ).fetchall()
+    return f"{year:04d}-{rows[0][0]:04d}"
+
+
+def attach_recordings(
+    catalog: Catalog,
+    user: User,
+    request_id: int,
+    recording_ids: Sequence[int],
+    *,
+    now: datetime | None = None,
+) -> RequestRecord:
+    """Attach the recordings the operator confirmed from :func:`find_candidates`.
+
+    Only a submitted request takes recordings, so that the approvers sign for a
+    fixed set. Purged and unknown recordings raise RecwatchError.
+    """
+    auth.require(user, "manage_requests")
+    ids = sorted({int(recording_id) for recording_id in recording_ids})
+    if not ids:
+        raise RecwatchError(
+            f"no recordings given for request {request_id}. Pick at least one "
+            f"recording from the candidates."
+        )
+    now = _aware_now(now)
+
+    def write(con) -> None:
+        record = get_request(con, request_id)
+        if record.status != "submitted":
+            raise RecwatchError(
+                f"request {record.number} is {record.status}, so its recordings "
+                f"cannot change. Recordings are attached while it is submitted; "
+                f"file a new request for further recordings."
+            )
+        found = con.execute(
+            "SELECT id, status, deleted_at FROM recordings "
+            "WHERE list_contains(?::BIGINT[], id)",
+            [ids],
+        ).fetchall()
+        known = {row[0]: row for row in found}
+        missing = [recording_id for recording_id in ids if recording_id not in known]
+        if missing:
+            raise RecwatchError(
+                f"recordings {missing} were not found in the catalog for request "
+                f"{record.number}. Search again with find_candidates."
+            )
+        purged = [row[0] for row in found if row[1] == "deleted" or row[2]]
+        if purged:
+            raise RecwatchError(
+                f"recordings {purged} were purged and cannot be attached to request "
+                f"{record.number}."
+            )
+        new_ids = [
+            recording_id
+            for recording_id in ids
+            if recording_id not in record.recording_ids
+        ]
+        for recording_id in new_ids:
+            con.execute(
+                "INSERT INTO request_recordings VALUES (?, ?, ?, ?)",
+                [record.id, recording_id, user.username, now],
+            )
+        _touch(con, record.id, now)
+        log_change(
+            con,
+            user,
+            record.id,
+            event="attach_recordings",
+            detail={"number": record.number, "recording_ids": new_ids},
+            at=now,
+        )
+
+    catalog.write(write)
+    return get_request(catalog.cursor(), request_id)
+
+
+def store_proof(
+    config: Config,
+    request_id: int,
+    filename: str,
+    data: bytes,
+    *,
+    max_bytes: int = MAX_PROOF_BYTES,
+) -> StoredProof:
+    """Save a proof document under ``DATA_DIR/private/proofs`` with a generated name.
+
+    The proof shows that a law allows giving the recording to someone other than
+    the parties. The original name is only recorded: a name with a path part, a
+    control character or "." / ".." raises RecwatchError. The stored name is the
+    request id plus random hex and the original suffix when it is plain
+    letters and digits. Record it on the request with :func:`attach_proof`.
+    """
+    original_name = _validate_upload_name(filename)
+    if not data:
+        raise RecwatchError(
+            f"proof document {original_name!r} is empty. Upload the scanned "
+            f"document again."
+        )
+    if len(data) > max_bytes:
+        raise RecwatchError(
+            f"proof document {original_name!r} has {len(data)} bytes, more than the "
+            f"limit of {max_bytes}. Scan it at a lower resolution or split it."
+        )
+    suffix = Path(original_name).suffix
+    suffix = suffix.lower() if _SAFE_SUFFIX.fullmatch(suffix) else ""
+    stored_name = f"{int(request_id)}-{secrets.token_hex(8)}{suffix}"
+    folder = proofs_dir(config)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / stored_name
+    # O_EXCL: a generated name never overwrites an earlier upload.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+    digest = hashlib.sha256(data).hexdigest()
+    logger.info("proof document stored for request id %d: %s", request_id, stored_name)
+    return StoredProof(path, original_name, stored_name, digest, len(data))
+
+
+def proofs_dir(config: Config) -> Path:
+    """Return the folder of proof documents, outside every served static folder."""
+    return config.data_dir / "private" / "proofs"
+
+
+def attach_proof(
+    catalog: Catalog,
+    user: User,
+    request_id: int,
+    proof: StoredProof,
+    *,
+    now: datetime | None = None,
+) -> RequestRecord:
+    """Record a stored proof document on a submitted request, replacing any earlier."""
+    auth.require(user, "manage_requests")
+    now = _aware_now(now)
+
+    def write(con) -> None:
+        record = get_request(con, request_id)
+        if record.status != "submitted":
+            raise RecwatchError(
+                f"request {record.number} is {record.status}; a proof document can "
+                f"only be attached while it is submitted."
+            )
+        con.execute(
+            "UPDATE requests SET proof_file_name = ?, proof_stored_name = ?, "
+            "proof_sha256 = ?, proof_size_bytes = ?, updated_at = ? WHERE id = ?",
+            [
+                proof.original_name,
+                proof.stored_name,
+                proof.sha256,
+                proof.size_bytes,
+                now,
+                record.id,
+            ],
+        )
+        log_change(
+            con,
+            user,
+            record.id,
+            event="attach_proof",
+            detail={"number": record.number, "sha256": proof.sha256},
+            at=now,
+        )
+
+    catalog.write(write)
+    return get_request(catalog.cursor(), request_id)
+
+
+def approve(
+    catalog: Catalog,
+    user: User,
+    request_id: int,
+    stage: str,
+    *,
+    now: datetime | None = None,
+) -> RequestRecord:
+    """Sign ``stage`` of a submitted request; the third signature approves it."""
+    now = _aware_now(now)
+
+    def write(con) -> None:
+        record = get_request(con, request_id)
+        _check_signer(record, user, stage, decision="approve")
+        con.execute(
+            "INSERT INTO request_approvals VALUES (?, ?, 'approved', ?, ?, ?, NULL)",
+            [record.id, stage, user.username, user.display_name, now],
+        )
+        detail: dict[str, Any] = {"number": record.number, "stage": stage}
+        if stage == STAGES[-1]:
+            set_status(con, record, "approved", now)
+            detail.update({"from": record.status, "to": "approved"})
+        else:
+            _touch(con, record.id, now)
+        log_change(con, user, record.id, event="approve", detail=detail, at=now)
+
+    catalog.write(write)
+    record = get_request(catalog.cursor(), request_id)
+    logger.info("request %s stage %s signed by %s", record.number, stage, user.username)
+    return record
+
+
+def reject(
+    catalog: Catalog,
+    user: User,
+    request_id: int,
+    stage: str,
+    reason: str,
+    *,
+    now: datetime | None = None,
+) -> RequestRecord:
+    """Reject a submitted request at ``stage`` with a reason; the request ends."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RecwatchError(
+            f"rejection of request {request_id} has no reason. State why it is "
+            f"rejected, for the requester and the ledger."
+        )
+    _check_text("reason", reason)
+    now = _aware_now(now)
+
+    def write(con) -> None:
+        record = get_request(con, request_id)
+        _check_signer(record, user, stage, decision="reject")
+        con.execute(
+            "INSERT INTO request_approvals VALUES (?, ?, 'rejected', ?, ?, ?, ?)",
+            [record.id, stage, user.username, user.display_name, now, reason],
+        )
+        set_status(con, record, "rejected", now)
+        con.execute(
+            "UPDATE requests SET rejection_stage = ?, rejection_reason = ? "
+            "WHERE id = ?",
+            [stage, reason, record.id],
+        )
+        log_change(
+            con,
+            user,
+            record.id,
+            event="reject",
+            detail={
+                "number": record.number,
+                "stage": stage,
+                "from": record.status,
+                "to": "rejected",
+            },
+            at=now,
+        )
+
+    catalog.write(write)
+    record = get_request(catalog.cursor(), request_id)
+    logger.info("request %s rejected at stage %s", record.number, stage)
+    return record
+
+
+def close_request(
+    catalog: Catalog, user: User, request_id: int, *, now: datetime | None = None
+) -> RequestRecord:
+    """Close a request whose notice of use and destruction was received."""
+    auth.require(user, "manage_requests")
+    now = _aware_now(now)
+
+    def write(con) -> None:
+        record = get_request(con, request_id)
+        check_transition(record, "closed")
+        set_status(con, record, "closed", now)
+        con.execute("UPDATE requests SET closed_at = ? WHERE id = ?", [now, record.id])
+        log_change(
+            con,
+            user,
+            record.id,
+            event="close",
+            detail={"number": record.number, "from": record.status, "to": "closed"},
+            at=now,
+        )
+
+    catalog.write(write)
+    return get_request(catalog.cursor(), request_id)
+
+
+# --- helpers shared with the handover and return modules ------------------------------
+
+
+def check_transition(record: RequestRecord, new_status: str) -> None:
+    """Raise RecwatchError unless ``record`` may move to ``new_status``."""
+    _check_status_name(new_status)
+    allowed = TRANSITIONS[record.status]
+    if new_status in allowed:
+        return
+    if allowed:
+        steps = "allowed next steps: " + ", ".join(allowed)
+    else:
+        steps = f"{record.status} is final, so no step is allowed"
+    raise RecwatchError(
+        f"request {record.number} is {record.status} and cannot become "
+        f"{new_status}; {steps}."
+    )
+
+
+def set_status(con, record: RequestRecord, new_status: str, now: datetime) -> None:
+    """Move ``record`` to ``new_status`` inside the caller's write transaction."""
+    check_transition(record, new_status)
+    con.execute(
+        "UPDATE requests SET status = ?, updated_at = ? WHERE id = ?",
+        [new_status, now, record.id],
+    )
+
+
+def log_change(
+    con,
+    user: User,
+    request_id: int,
+    *,
+    event: str,
+    detail: dict[str, Any],
+    at: datetime,
+    action: str = "request_change",
+) -> None:
+    """Append the access-log entry of one request change (ids and codes only)."""
+    accesslog.append(
+        con,
+        actor=user.username,
+        role=",".join(user.roles),
+        action=action,
+        object_type="request",
+        object_ids=[request_id],
+        detail={"event": event, **detail},
+        at=at,
+    )
+
+
+def _touch(con, request_id: int, now: datetime) -> None:
+    con.execute("UPDATE requests SET updated_at = ? WHERE id = ?", [now, request_id])
+
+
+def _check_signer(record: RequestRecord, user: User, stage: str, decision: str) -> None:
+    if stage not in STAGES:
+        raise RecwatchError(
+            f"approval stage {stage!r} is unknown. Expected one of {', '.join(STAGES)}."
+        )
+    auth.require(user, STAGE_ACTIONS[stage])
+    new_status = "approved" if decision == "approve" else "rejected"
+    if record.status != "submitted":
+        check_transition(record, new_status)
+    expected = record.next_stage
+    if stage != expected:
+        raise RecwatchError(
+            f"request {record.number} cannot be signed at stage {stage}: stages are "
+            f"signed in the order {', '.join(STAGES)}, and the next one is "
+            f"{expected}."
+        )
+    if user.username in (record.created_by, record.requester_username):
+        raise PermissionDenied(
+            f"user {user.username!r} entered or asked for request {record.number} "
+            f"and so may not {decision} it at any stage. Another official must sign."
+        )
+    signed = [a.stage for a in record.approvals if a.username == user.username]
+    if signed:
+        raise PermissionDenied(
+            f"user {user.username!r} already signed request {record.number} at "
+            f"stage {signed[0]}; one person signs at most one stage. Another "
+            f"official must sign stage {stage}."
+        )
+
+
+def _check_status_name(status: str) -> None:
+    if status not in STATUSES:
+        raise RecwatchError(
+            f"request status {status!r} is unknown. Expected one of "
+            f"{', '.join(STATUSES)}."
+        )
+
+
+def _validate_form(form: RequestForm) -> None:
+    required = {
+        "requester_name": form.requester_name,
+        "requester_birth": form.requester_birth,
+        "requester_address": form.requester_address,
+        "requester_contact": form.requester_contact,
+        "recorded_phone": form.recorded_phone,
+        "purpose": form.purpose,
+        "relation": form.relation,
+        "reason": form.reason,
+    }
+    empty = [name for name, value in required.items() if not (value or "").strip()]
+    if empty:
+        raise RecwatchError(
+            f"request form is missing {', '.join(empty)}. Every Form 1 field must "
+            f"be filled in."
+        )
+    for name, value in {**required, "remarks": form.remarks}.items():
+        _check_text(name, value)
+    if form.access_kind not in ACCESS_KINDS:
+        raise RecwatchError(
+            f"access kind {form.access_kind!r} is invalid. Expected 'view' (열람) "
+            f"or 'provide' (제공)."
+        )
+    if form.recorded_at.tzinfo is None:
+        raise RecwatchError(
+            f"recording time {form.recorded_at.isoformat()} has no time zone. Pass "
+            f"an aware datetime, for example in Asia/Seoul."
+        )
+
+
+def _check_text(name: str, value: str) -> None:
+    if len(value) > MAX_TEXT_CHARS:
+        raise RecwatchError(
+            f"field {name} has {len(value)} characters, more than the limit of "
+            f"{MAX_TEXT_CHARS}. Shorten it or attach the text as a document."
+        )
+
+
+def _validate_upload_name(filename: str) -> str:
+    name = (filename or "").strip()
+    problem = None
+    if not name:
+        problem = "it is empty"
+    elif "/" in name or "\\" in name:
+        problem = "it contains a path separator"
+    elif name in (".", "..") or name.startswith(".."):
+        problem = "it refers to a parent or current folder"
+    elif any(ord(char) < 32 or ord(char) == 127 for char in name):
+        problem = "it contains a control character"
+    elif len(name) > 255:
+        problem = "it is longer than 255 characters"
+    if problem:
+        raise RecwatchError(
+            f"proof file name {name[:80]!r} is invalid because {problem}. Upload the "
+            f"file under a plain name such as 'court-order.pdf'."
+        )
+    return name
+
+
+def _aware_now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise RecwatchError(
+            f"time {now.isoformat()} has no time zone. Pass an aware datetime."
+        )
+    return now
+
+
+def due_date(provided_on: date) -> date:
+    """Return the Form 3 due date: ``RETURN_DAYS`` days after the day provided."""
+    return provided_on + timedelta(days=RETURN_DAYS)

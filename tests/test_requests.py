@@ -1,0 +1,569 @@
+"""Tests for Form 1 requests, numbering, approvals, Form 3 notices and returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from request_fixtures import (
+    CALL_START,
+    DEPARTMENT_HEAD,
+    OPERATOR,
+    SEOUL,
+    SIGNERS,
+    STAFF,
+    TEAM_LEADER,
+    VIEWER,
+    add_recording,
+    approve_all,
+    approved_request,
+    destroyed_notice,
+    open_catalog,
+    provide_by_viewing,
+    sample_form,
+)
+
+from pipeline import accesslog, requests, returns
+from pipeline.auth import User
+from pipeline.catalog import Catalog
+from pipeline.errors import PermissionDenied, RecwatchError
+
+PROVIDED_ON = date(2026, 3, 5)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
+    with open_catalog(tmp_path / "c.duckdb") as opened:
+        yield opened
+
+
+def access_log_events(catalog: Catalog) -> list[tuple[str, str | None]]:
+    """Return (action, detail event) of every access-log entry, in order."""
+    rows = catalog.query(
+        "SELECT action, json_extract_string(detail, '$.event') FROM access_log "
+        "ORDER BY id"
+    )
+    return [(action, event) for action, event in rows]
+
+
+# --- submitting and numbering ---------------------------------------------------------
+
+
+def test_submit_stores_every_form_field(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form(remarks="급함"))
+
+    assert record.status == "submitted"
+    assert record.requester_name == "홍길동"
+    assert record.requester_birth == "1980-01-02"
+    assert record.requester_address == "경기도 가상시 중앙로 1"
+    assert record.requester_contact == "010-0000-1234"
+    assert record.recorded_at == CALL_START
+    assert record.recorded_phone == "02-0000-1234"
+    assert record.purpose == "민원 처리 경위 확인"
+    assert record.relation == "통화 당사자"
+    assert record.reason == "민원 내용에 대한 사실 확인"
+    assert record.remarks == "급함"
+    assert record.access_kind == "provide"
+    assert record.created_by == OPERATOR.username
+
+
+def test_numbers_are_sequential_per_year(catalog):
+    now = datetime(2026, 4, 1, 9, 0, tzinfo=SEOUL)
+    numbers = [
+        requests.submit_request(catalog, OPERATOR, sample_form(), now=now).number
+        for _ in range(3)
+    ]
+    assert numbers == ["2026-0001", "2026-0002", "2026-0003"]
+
+
+def test_rejected_number_is_never_reused(catalog):
+    now = datetime(2026, 4, 1, 9, 0, tzinfo=SEOUL)
+    first = requests.submit_request(catalog, OPERATOR, sample_form(), now=now)
+    requests.reject(catalog, STAFF, first.id, "staff", "증빙 서류 없음")
+    catalog.write(lambda con: con.execute("DELETE FROM requests"))
+
+    second = requests.submit_request(catalog, OPERATOR, sample_form(), now=now)
+
+    assert first.number == "2026-0001"
+    assert second.number == "2026-0002"
+
+
+def test_numbering_restarts_each_year(catalog):
+    # 2026-12-31 23:30 in Seoul is still 2026 there, although UTC is earlier.
+    late_2026 = datetime(2026, 12, 31, 23, 30, tzinfo=SEOUL)
+    early_2027 = datetime(2027, 1, 1, 0, 10, tzinfo=SEOUL)
+    numbers = [
+        requests.submit_request(catalog, OPERATOR, sample_form(), now=late_2026).number,
+        requests.submit_request(catalog, OPERATOR, sample_form(), now=late_2026).number,
+        requests.submit_request(
+            catalog, OPERATOR, sample_form(), now=early_2027
+        ).number,
+        requests.submit_request(catalog, OPERATOR, sample_form(), now=late_2026).number,
+    ]
+    assert numbers == ["2026-0001", "2026-0002", "2027-0001", "2026-0003"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        pytest.param({"requester_name": " "}, "missing requester_name", id="no-name"),
+        pytest.param({"purpose": ""}, "missing purpose", id="no-purpose"),
+        pytest.param({"access_kind": "copy"}, "access kind 'copy'", id="bad-kind"),
+        pytest.param(
+            {"recorded_at": datetime(2026, 3, 2, 10, 15)}, "no time zone", id="naive"
+        ),
+        pytest.param({"reason": "가" * 2001}, "more than the limit", id="too-long"),
+    ],
+)
+def test_submit_rejects_invalid_form(catalog, changes, message):
+    with pytest.raises(RecwatchError, match=message):
+        requests.submit_request(catalog, OPERATOR, sample_form(**changes))
+
+
+def test_submit_needs_manage_requests(catalog):
+    with pytest.raises(PermissionDenied, match="manage_requests"):
+        requests.submit_request(catalog, VIEWER, sample_form())
+
+
+# --- matching recordings --------------------------------------------------------------
+
+
+def test_candidates_match_time_and_number(catalog, tmp_path):
+    folder = tmp_path / "spool"
+    near = add_recording(catalog, folder, CALL_START + timedelta(minutes=3), seed=1)
+    nearer = add_recording(catalog, folder, CALL_START - timedelta(minutes=1), seed=2)
+    add_recording(catalog, folder, CALL_START + timedelta(minutes=45), seed=3)
+    add_recording(catalog, folder, CALL_START, other_party="0310005678", seed=4)
+    by_line = add_recording(
+        catalog, folder, CALL_START, line="0200001234", other_party="9999", seed=5
+    )
+    add_recording(catalog, folder, CALL_START, seed=6, status="deleted")
+
+    found = requests.find_candidates(catalog.cursor(), CALL_START, "02-0000-1234")
+
+    assert [candidate.recording_id for candidate in found] == [by_line, nearer, near]
+    assert found[1].minutes_apart == pytest.approx(1.0)
+
+
+def test_candidates_accept_international_format(catalog, tmp_path):
+    recording = add_recording(catalog, tmp_path / "spool", CALL_START)
+    found = requests.find_candidates(catalog.cursor(), CALL_START, "+82 2 0000 1234")
+    assert [candidate.recording_id for candidate in found] == [recording]
+
+
+def test_candidates_reject_naive_time(catalog):
+    with pytest.raises(RecwatchError, match="no time zone"):
+        requests.find_candidates(
+            catalog.cursor(), datetime(2026, 3, 2, 10, 15), "0200001234"
+        )
+
+
+def test_attach_rejects_unknown_and_purged(catalog, tmp_path):
+    purged = add_recording(catalog, tmp_path / "s", CALL_START, status="deleted")
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    with pytest.raises(RecwatchError, match=r"recordings \[999\] were not found"):
+        requests.attach_recordings(catalog, OPERATOR, record.id, [999])
+    with pytest.raises(RecwatchError, match="were purged"):
+        requests.attach_recordings(catalog, OPERATOR, record.id, [purged])
+
+
+def test_attach_only_while_submitted(catalog, tmp_path):
+    request_id, recording_ids = approved_request(catalog, tmp_path / "s")
+    with pytest.raises(RecwatchError, match="is approved, so its recordings"):
+        requests.attach_recordings(catalog, OPERATOR, request_id, recording_ids)
+
+
+# --- proof documents ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("../../etc/passwd", id="parent-traversal"),
+        pytest.param("/etc/passwd", id="absolute"),
+        pytest.param("..\\windows\\win.ini", id="backslash"),
+        pytest.param("..", id="dot-dot"),
+        pytest.param("a\x00.pdf", id="nul"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_proof_rejects_unsafe_names(config, name):
+    with pytest.raises(RecwatchError, match="proof file name .* is invalid"):
+        requests.store_proof(config, 1, name, b"%PDF-1.4")
+    assert not requests.proofs_dir(config).exists() or not any(
+        requests.proofs_dir(config).iterdir()
+    )
+
+
+def test_proof_stored_under_generated_name(catalog, config):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    proof = requests.store_proof(config, record.id, "법원 영장.PDF", b"%PDF-1.4 test")
+
+    assert proof.path.parent == config.data_dir / "private" / "proofs"
+    assert proof.stored_name.startswith(f"{record.id}-")
+    assert proof.stored_name.endswith(".pdf")
+    assert "영장" not in proof.stored_name
+    assert proof.path.read_bytes() == b"%PDF-1.4 test"
+    assert proof.path.stat().st_mode & 0o777 == 0o600
+
+    stored = requests.attach_proof(catalog, OPERATOR, record.id, proof)
+    assert stored.proof_file_name == "법원 영장.PDF"
+    assert stored.proof_sha256 == proof.sha256
+    assert stored.proof_size_bytes == len(b"%PDF-1.4 test")
+
+
+def test_proof_rejects_empty_and_oversized(config):
+    with pytest.raises(RecwatchError, match="is empty"):
+        requests.store_proof(config, 1, "a.pdf", b"")
+    with pytest.raises(RecwatchError, match="more than the limit of 4"):
+        requests.store_proof(config, 1, "a.pdf", b"12345", max_bytes=4)
+
+
+# --- approvals ------------------------------------------------------------------------
+
+
+def test_three_stages_approve_in_order(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    for stage, signer in SIGNERS[:-1]:
+        record = requests.approve(catalog, signer, record.id, stage)
+        assert record.status == "submitted"
+    record = requests.approve(catalog, DEPARTMENT_HEAD, record.id, "department_head")
+
+    assert record.status == "approved"
+    assert [a.stage for a in record.approvals] == list(requests.STAGES)
+    assert [a.username for a in record.approvals] == [
+        signer.username for _, signer in SIGNERS
+    ]
+    assert all(a.decision == "approved" for a in record.approvals)
+
+
+def test_stages_out_of_order_fail(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    with pytest.raises(RecwatchError, match="the next one is staff"):
+        requests.approve(catalog, TEAM_LEADER, record.id, "team_leader")
+
+
+def test_creator_cannot_approve(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    with pytest.raises(PermissionDenied, match="may not approve it at any stage"):
+        requests.approve(catalog, OPERATOR, record.id, "staff")
+
+
+def test_requesting_official_cannot_approve(catalog):
+    form = sample_form(requester_username=TEAM_LEADER.username)
+    record = requests.submit_request(catalog, OPERATOR, form)
+    requests.approve(catalog, STAFF, record.id, "staff")
+    with pytest.raises(PermissionDenied, match="entered or asked for"):
+        requests.approve(catalog, TEAM_LEADER, record.id, "team_leader")
+
+
+def test_one_person_signs_one_stage(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    requests.approve(catalog, STAFF, record.id, "staff")
+    requests.approve(catalog, TEAM_LEADER, record.id, "team_leader")
+    with pytest.raises(PermissionDenied, match="already signed .* stage team_leader"):
+        requests.approve(catalog, TEAM_LEADER, record.id, "department_head")
+
+
+def test_stage_needs_its_permission(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    requests.approve(catalog, STAFF, record.id, "staff")
+    other_operator = User("seo.op", "서담당", ("operator",), "정보통신과")
+    with pytest.raises(PermissionDenied, match="approve_request"):
+        requests.approve(catalog, other_operator, record.id, "team_leader")
+
+
+def test_unknown_stage_fails(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    with pytest.raises(RecwatchError, match="stage 'chief' is unknown"):
+        requests.approve(catalog, STAFF, record.id, "chief")
+
+
+@pytest.mark.parametrize("stage_index", [0, 1, 2], ids=requests.STAGES)
+def test_reject_at_any_stage(catalog, stage_index):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    for stage, signer in SIGNERS[:stage_index]:
+        requests.approve(catalog, signer, record.id, stage)
+    stage, signer = SIGNERS[stage_index]
+
+    record = requests.reject(catalog, signer, record.id, stage, "목적 불명확")
+
+    assert record.status == "rejected"
+    assert record.rejection_stage == stage
+    assert record.rejection_reason == "목적 불명확"
+    assert record.approval(stage).decision == "rejected"
+
+
+def test_reject_needs_reason(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    with pytest.raises(RecwatchError, match="has no reason"):
+        requests.reject(catalog, STAFF, record.id, "staff", "  ")
+
+
+# --- invalid transitions --------------------------------------------------------------
+
+
+def test_rejected_request_is_final(catalog, tmp_path):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    requests.reject(catalog, STAFF, record.id, "staff", "증빙 서류 없음")
+    with pytest.raises(RecwatchError, match="rejected is final"):
+        requests.approve(catalog, TEAM_LEADER, record.id, "team_leader")
+    with pytest.raises(RecwatchError, match="rejected is final"):
+        provide_by_viewing(catalog, record.id, [1], PROVIDED_ON)
+    with pytest.raises(RecwatchError, match="rejected is final"):
+        requests.close_request(catalog, OPERATOR, record.id)
+
+
+def test_submitted_cannot_be_provided(catalog, tmp_path):
+    recording = add_recording(catalog, tmp_path / "s", CALL_START)
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    requests.attach_recordings(catalog, OPERATOR, record.id, [recording])
+    with pytest.raises(
+        RecwatchError,
+        match=r"is submitted and cannot become provided; allowed next steps: "
+        r"approved, rejected",
+    ):
+        provide_by_viewing(catalog, record.id, [recording], PROVIDED_ON)
+
+
+def test_approved_cannot_return_or_close(catalog, tmp_path):
+    request_id, _ = approved_request(catalog, tmp_path / "s")
+    with pytest.raises(RecwatchError, match="allowed next steps: provided"):
+        returns.record_notice(
+            catalog, OPERATOR, request_id, destroyed_notice(PROVIDED_ON)
+        )
+    with pytest.raises(RecwatchError, match="allowed next steps: provided"):
+        requests.close_request(catalog, OPERATOR, request_id)
+    with pytest.raises(RecwatchError, match="is approved and cannot become rejected"):
+        requests.reject(catalog, STAFF, request_id, "staff", "늦은 반려")
+
+
+def test_provided_cannot_close_or_provide_again(catalog, tmp_path):
+    request_id, recording_ids = approved_request(catalog, tmp_path / "s")
+    provide_by_viewing(catalog, request_id, recording_ids, PROVIDED_ON)
+    with pytest.raises(RecwatchError, match="allowed next steps: returned"):
+        requests.close_request(catalog, OPERATOR, request_id)
+    with pytest.raises(RecwatchError, match="cannot become provided"):
+        provide_by_viewing(catalog, request_id, recording_ids, PROVIDED_ON)
+
+
+def test_closed_request_is_final(catalog, tmp_path):
+    request_id, recording_ids = approved_request(catalog, tmp_path / "s")
+    provide_by_viewing(catalog, request_id, recording_ids, PROVIDED_ON)
+    returns.record_notice(catalog, OPERATOR, request_id, destroyed_notice(PROVIDED_ON))
+    requests.close_request(catalog, OPERATOR, request_id)
+    with pytest.raises(RecwatchError, match="closed is final"):
+        requests.close_request(catalog, OPERATOR, request_id)
+    with pytest.raises(RecwatchError, match="closed and cannot become returned"):
+        returns.record_notice(
+            catalog, OPERATOR, request_id, destroyed_notice(PROVIDED_ON)
+        )
+
+
+# --- Form 3 notices, extensions and pending returns -----------------------------------
+
+
+def test_notice_returns_then_closes(catalog, tmp_path):
+    request_id, recording_ids = approved_request(catalog, tmp_path / "s")
+    provide_by_viewing(catalog, request_id, recording_ids, PROVIDED_ON)
+    record = requests.get_request(catalog.cursor(), request_id)
+    assert record.provided_on == PROVIDED_ON
+    assert record.due_on == PROVIDED_ON + timedelta(days=30)
+
+    returns.record_notice(
+        catalog, OPERATOR, request_id, destroyed_notice(date(2026, 3, 20))
+    )
+    assert requests.get_request(catalog.cursor(), request_id).status == "returned"
+
+    closed = requests.close_request(catalog, OPERATOR, request_id)
+    assert closed.status == "closed"
+    assert closed.closed_at is not None
+    stored = returns.notices(catalog.cursor(), request_id)
+    assert [n.notice for n in stored] == [destroyed_notice(date(2026, 3, 20))]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        pytest.param({"use_result": "lost"}, "result of use 'lost'", id="bad-result"),
+        pytest.param({"use_result": "other"}, "its text is empty", id="other-empty"),
+        pytest.param(
+            {"destroyed_by_name": ""}, "person who destroyed", id="no-destroyer"
+        ),
+        pytest.param(
+            {"destruction": "not_destroyed"}, "with reason ''", id="no-reason"
+        ),
+        pytest.param(
+            {"destruction": "extension"}, "period or the planned", id="no-period"
+        ),
+        pytest.param({"confirmer_rank": ""}, "confirming person", id="no-confirmer"),
+    ],
+)
+def test_notice_rejects_incomplete_form(catalog, changes, message):
+    notice = destroyed_notice(PROVIDED_ON)
+    notice = returns.DestructionNotice(**{**notice.__dict__, **changes})
+    with pytest.raises(RecwatchError, match=message):
+        returns.record_notice(catalog, OPERATOR, 1, notice)
+
+
+def test_notice_before_provided_day_fails(catalog, tmp_path):
+    request_id, recording_ids = approved_request(catalog, tmp_path / "s")
+    provide_by_viewing(catalog, request_id, recording_ids, PROVIDED_ON)
+    with pytest.raises(RecwatchError, match="before the day it was provided"):
+        returns.record_notice(
+            catalog, OPERATOR, request_id, destroyed_notice(date(2026, 3, 1))
+        )
+
+
+def test_extension_notice_moves_due_date(catalog, tmp_path):
+    request_id, recording_ids = approved_request(catalog, tmp_path / "s")
+    provide_by_viewing(catalog, request_id, recording_ids, PROVIDED_ON)
+    notice = returns.DestructionNotice(
+        notified_on=date(2026, 4, 1),
+        use_result="evidence",
+        destruction="extension",
+        extension_period="30일",
+        planned_destruction_on=date(2026, 5, 4),
+        confirmer_affiliation="가상경찰서",
+        confirmer_rank="경위",
+        confirmer_name="오수사",
+    )
+
+    returns.record_notice(catalog, OPERATOR, request_id, notice)
+
+    record = requests.get_request(catalog.cursor(), request_id)
+    assert record.status == "provided"
+    assert record.due_on == date(2026, 5, 4)
+    history = returns.due_date_changes(catalog.cursor(), request_id)
+    assert len(history) == 1
+    assert history[0].previous_due_on == date(2026, 4, 4)
+    assert history[0].new_due_on == date(2026, 5, 4)
+    assert history[0].notice_id is not None
+    pending = returns.pending_returns(catalog.cursor(), date(2026, 4, 10))
+    assert [(p.number, p.days_left, p.extended) for p in pending] == [
+        (record.number, 24, True)
+    ]
+
+
+def test_extension_must_move_later(catalog, tmp_path):
+    request_id, recording_ids = approved_request(catalog, tmp_path / "s")
+    provide_by_viewing(catalog, request_id, recording_ids, PROVIDED_ON)
+    with pytest.raises(RecwatchError, match="is not after the current due date"):
+        returns.extend_due_date(
+            catalog, OPERATOR, request_id, date(2026, 4, 4), "서면 요청"
+        )
+    with pytest.raises(RecwatchError, match="has no reason"):
+        returns.extend_due_date(catalog, OPERATOR, request_id, date(2026, 5, 1), "")
+
+    record = returns.extend_due_date(
+        catalog, OPERATOR, request_id, date(2026, 4, 20), "서면 요청"
+    )
+    assert record.due_on == date(2026, 4, 20)
+    assert returns.due_date_changes(catalog.cursor(), request_id)[0].reason == (
+        "서면 요청"
+    )
+
+
+def test_pending_returns_sorted_by_urgency(catalog, tmp_path):
+    provided = {}
+    for index, provided_on in enumerate(
+        [date(2026, 3, 10), date(2026, 2, 1), date(2026, 3, 1)]
+    ):
+        request_id, recording_ids = approved_request(catalog, tmp_path / f"s{index}")
+        provide_by_viewing(catalog, request_id, recording_ids, provided_on)
+        provided[provided_on] = request_id
+    returned_id, returned_recordings = approved_request(catalog, tmp_path / "r")
+    provide_by_viewing(catalog, returned_id, returned_recordings, date(2026, 1, 5))
+    returns.record_notice(
+        catalog, OPERATOR, returned_id, destroyed_notice(date(2026, 1, 6))
+    )
+    submitted = requests.submit_request(catalog, OPERATOR, sample_form())
+
+    pending = returns.pending_returns(catalog.cursor(), date(2026, 3, 5))
+
+    assert [p.request_id for p in pending] == [
+        provided[date(2026, 2, 1)],
+        provided[date(2026, 3, 1)],
+        provided[date(2026, 3, 10)],
+    ]
+    assert [p.days_left for p in pending] == [-2, 26, 35]
+    assert [p.overdue for p in pending] == [True, False, False]
+    assert pending[0].due_on == date(2026, 3, 3)
+    assert pending[0].recipient_name == "가상경찰서"
+    assert submitted.id not in [p.request_id for p in pending]
+
+
+def test_pending_returns_empty(catalog):
+    assert returns.pending_returns(catalog.cursor(), date(2026, 3, 5)) == []
+
+
+# --- access log -----------------------------------------------------------------------
+
+
+def test_every_change_is_logged_and_chained(catalog, tmp_path):
+    request_id, recording_ids = approved_request(catalog, tmp_path / "s")
+    provide_by_viewing(catalog, request_id, recording_ids, PROVIDED_ON)
+    returns.extend_due_date(catalog, OPERATOR, request_id, date(2026, 4, 20), "요청")
+    returns.record_notice(catalog, OPERATOR, request_id, destroyed_notice(PROVIDED_ON))
+    requests.close_request(catalog, OPERATOR, request_id)
+
+    assert access_log_events(catalog) == [
+        ("request_change", "submit"),
+        ("request_change", "attach_recordings"),
+        ("request_change", "approve"),
+        ("request_change", "approve"),
+        ("request_change", "approve"),
+        ("handover", "handover"),
+        ("request_change", "extend_due_date"),
+        ("request_change", "notice"),
+        ("request_change", "close"),
+    ]
+    result = accesslog.verify(catalog.cursor())
+    assert result.intact, result.problem
+    assert result.entries == 9
+
+
+def test_log_detail_has_no_personal_data(catalog, tmp_path):
+    request_id, recording_ids = approved_request(catalog, tmp_path / "s")
+    provide_by_viewing(catalog, request_id, recording_ids, PROVIDED_ON)
+    details = " ".join(
+        detail for (detail,) in catalog.query("SELECT detail::VARCHAR FROM access_log")
+    )
+    for personal in ("홍길동", "1980-01-02", "0000-1234", "가상경찰서", "중앙로"):
+        assert personal not in details
+
+
+def test_failed_change_leaves_no_log_entry(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    with pytest.raises(RecwatchError):
+        requests.approve(catalog, TEAM_LEADER, record.id, "team_leader")
+    assert access_log_events(catalog) == [("request_change", "submit")]
+
+
+def test_list_requests_filters_status(catalog):
+    first = requests.submit_request(catalog, OPERATOR, sample_form())
+    second = requests.submit_request(catalog, OPERATOR, sample_form())
+    approve_all(catalog, second.id)
+
+    approved = requests.list_requests(catalog.cursor(), ["approved"])
+    everything = requests.list_requests(catalog.cursor())
+
+    assert [r.id for r in approved] == [second.id]
+    assert {r.id for r in everything} == {first.id, second.id}
+    with pytest.raises(RecwatchError, match="status 'done' is unknown"):
+        requests.list_requests(catalog.cursor(), ["done"])
+
+
+def test_get_request_by_number(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    assert requests.get_request(catalog.cursor(), record.number).id == record.id
+    with pytest.raises(RecwatchError, match="'2026-9999' was not found"):
+        requests.get_request(catalog.cursor(), "2026-9999")
+
+
+def test_requested_at_is_stored_aware(catalog):
+    now = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
+    record = requests.submit_request(catalog, OPERATOR, sample_form(), now=now)
+    assert record.requested_at == now
