@@ -5,6 +5,8 @@ pickles and serialises to JSON. It sniffs the content to find the container and
 checks WAV size fields itself. It decodes with libsndfile (through soundfile) in
 blocks of about 10 s, so a one-hour call needs little memory. For codecs that
 libsndfile rejects it falls back to an ffmpeg pipe when ffmpeg is installed.
+Speech activity, noise floor, SNR and the quality verdict come from
+``pipeline.callstats``, which receives the frame RMS values computed here.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from typing import Literal
 import numpy as np
 import soundfile as sf
 
-from pipeline import codecs
+from pipeline import callstats, codecs
+from pipeline.callstats import DBFS_FLOOR, QualityThresholds, to_dbfs
 from pipeline.errors import AudioError, ConfigError, UnsupportedCodecError
 
 logger = logging.getLogger(__name__)
 
-DBFS_FLOOR = -120.0
-"""Level in dBFS reported for digital silence, in place of -inf."""
+__all__ = ["DBFS_FLOOR", "RawFormat", "analyze_file", "to_dbfs"]
 
 BLOCK_SECONDS = 10.0
 """Length of audio decoded per step, which bounds memory for long calls."""
@@ -82,8 +84,13 @@ def analyze_file(
     silence_threshold_dbfs: float = -45.0,
     frame_ms: int = 20,
     raw_format: RawFormat | None = None,
+    min_duration_s: float = 2.0,
+    max_clipped_ratio: float = 0.001,
+    min_snr_db: float = 10.0,
+    one_way_talk_ratio: float = 0.05,
+    vad_aggressiveness: int = 3,
 ) -> dict:
-    """Decode one recording and measure its level, silence and clipping.
+    """Decode one recording, measure level, silence, speech and clipping, and judge it.
 
     Parameters
     ----------
@@ -98,6 +105,10 @@ def analyze_file(
     raw_format : RawFormat or None
         Sample format of a headerless G.711 or PCM file. Without it, headerless
         files are rejected as not audio.
+    min_duration_s, max_clipped_ratio, min_snr_db, one_way_talk_ratio : float
+        Quality limits of the verdict, see ``callstats.QualityThresholds``.
+    vad_aggressiveness : int
+        webrtcvad mode from 0 to 3; higher modes keep fewer frames as speech.
 
     Returns
     -------
@@ -107,7 +118,19 @@ def analyze_file(
         decoded), ``duration_s`` (frames / sample_rate), ``silence_ratio`` (silent
         frames / frames, 0.0 when empty), ``longest_silence_s``, ``rms_dbfs`` and
         ``peak_dbfs`` (over all channels, at least ``DBFS_FLOOR``),
-        ``clipped_samples`` (samples at the codec's full scale, all channels) and
+        ``clipped_samples`` (samples at the codec's full scale, all channels),
+        ``clipped_ratio`` (clipped samples / samples), ``dc_offset`` (mean sample
+        value, full scale 1.0), ``speech_detector`` ("webrtcvad", or "energy" when
+        the rate or frame length does not suit webrtcvad), ``speech_ratio`` (frames
+        where any channel speaks / frames), ``talk_over_ratio`` (frames where two
+        channels speak / speech frames), ``noise_floor_dbfs`` (10th percentile of
+        frame RMS, loudest channel), ``snr_db`` (speech-frame level minus noise
+        floor, worst channel, None without speech), ``leading_silence_s``,
+        ``trailing_silence_s``, ``channels_stats`` (one dict per channel with
+        ``channel``, ``rms_dbfs``, ``peak_dbfs``, ``dc_offset``,
+        ``silence_ratio``, ``speech_ratio``, ``talk_ratio`` (the channel's share
+        of all channels' speech frames), ``noise_floor_dbfs``, ``snr_db``),
+        ``one_way`` (bool), ``verdict`` (one of ``callstats.VERDICTS``) and
         ``flags`` (list of ``empty``, ``header_incomplete``, ``truncated``,
         ``all_silent``, ``extension_mismatch``).
 
@@ -120,15 +143,24 @@ def analyze_file(
     UnsupportedCodecError
         The file is audio in a codec that neither libsndfile nor ffmpeg decodes.
     ConfigError
-        ``frame_ms`` is not positive.
+        ``frame_ms`` is not positive or a quality limit is out of range.
     """
     if frame_ms <= 0:
         raise ConfigError(f"invalid frame_ms={frame_ms}: expected a positive integer")
+    thresholds = QualityThresholds(
+        min_duration_s=min_duration_s,
+        max_clipped_ratio=max_clipped_ratio,
+        min_snr_db=min_snr_db,
+        one_way_talk_ratio=one_way_talk_ratio,
+        vad_aggressiveness=vad_aggressiveness,
+    )
     path_text = os.fspath(path)
     file_size = _file_size(path_text)
 
     if raw_format is not None:
-        return _analyze_raw(path_text, raw_format, silence_threshold_dbfs, frame_ms)
+        return _analyze_raw(
+            path_text, raw_format, silence_threshold_dbfs, frame_ms, thresholds
+        )
 
     with open(path_text, "rb") as stream:
         head = stream.read(512)
@@ -159,6 +191,7 @@ def analyze_file(
         frame_ms=frame_ms,
         threshold_dbfs=silence_threshold_dbfs,
         clip_level=_clip_level(decoded.codec),
+        vad_aggressiveness=thresholds.vad_aggressiveness,
     )
     try:
         for block in decoded.blocks:
@@ -181,6 +214,7 @@ def analyze_file(
         decoded.decoder,
         stats,
         flags,
+        thresholds,
     )
     logger.debug(
         "analysed %s %s file: %d frames, flags %s",
@@ -200,8 +234,9 @@ def _build_result(
     decoder: str,
     stats: _SignalStats,
     flags: list[str],
+    thresholds: QualityThresholds,
 ) -> dict:
-    """Assemble the result dict and add the flags that the statistics imply."""
+    """Assemble the result dict, add the flags that the statistics imply and judge."""
     result = {
         "sample_rate": sample_rate,
         "channels": channels,
@@ -216,6 +251,9 @@ def _build_result(
     elif result["silence_ratio"] == 1.0:
         flags.append("all_silent")
     result["flags"] = flags
+    result["one_way"] = callstats.is_one_way(result["channels_stats"], thresholds)
+    result["verdict"] = callstats.judge_call(result, thresholds)
+    result["notice"] = None
     return result
 
 
@@ -395,7 +433,11 @@ def _decode_ffmpeg(path: str, container: str, codec_name: str) -> _Decoded:
 
 
 def _analyze_raw(
-    path: str, raw_format: RawFormat, threshold_dbfs: float, frame_ms: int
+    path: str,
+    raw_format: RawFormat,
+    threshold_dbfs: float,
+    frame_ms: int,
+    thresholds: QualityThresholds,
 ) -> dict:
     """Analyse a headerless file in the format that the naming profile states."""
     stats = _SignalStats(
@@ -404,6 +446,7 @@ def _analyze_raw(
         frame_ms=frame_ms,
         threshold_dbfs=threshold_dbfs,
         clip_level=_clip_level(raw_format.codec),
+        vad_aggressiveness=thresholds.vad_aggressiveness,
     )
     block_frames = round(raw_format.sample_rate * BLOCK_SECONDS)
     try:
@@ -432,6 +475,7 @@ def _analyze_raw(
         "soundfile",
         stats,
         [],
+        thresholds,
     )
 
 
@@ -499,6 +543,7 @@ class _SignalStats:
         frame_ms: int,
         threshold_dbfs: float,
         clip_level: float,
+        vad_aggressiveness: int = 3,
     ):
         self.sample_rate = sample_rate
         self.channels = channels
@@ -510,6 +555,14 @@ class _SignalStats:
         self.sum_squares = np.zeros(channels, dtype=np.float64)
         self.peak = np.zeros(channels, dtype=np.float64)
         self.clipped = np.zeros(channels, dtype=np.int64)
+        self.sum_samples = np.zeros(channels, dtype=np.float64)
+        self.activity = callstats.FrameActivity(
+            sample_rate=sample_rate,
+            channels=channels,
+            frame_length=self.frame_length,
+            threshold=self.threshold,
+            vad_aggressiveness=vad_aggressiveness,
+        )
         self.analysis_frames = 0
         self.silent_frames = 0
         self.silent_run = 0
@@ -522,6 +575,7 @@ class _SignalStats:
         self.sum_squares += np.einsum("ij,ij->j", block, block, dtype=np.float64)
         self.peak = np.maximum(self.peak, np.abs(block).max(axis=0))
         self.clipped += np.count_nonzero(np.abs(block) >= self.clip_level, axis=0)
+        self.sum_samples += block.sum(axis=0, dtype=np.float64)
 
         if len(self._pending):
             block = np.concatenate([self._pending, block])
@@ -537,6 +591,7 @@ class _SignalStats:
         frame_rms = frames.std(axis=1, dtype=np.float64)
         silent = (frame_rms < self.threshold).all(axis=1)
         self._count_runs(silent)
+        self.activity.add_frames(frames, frame_rms)
 
     def _count_runs(self, silent: np.ndarray) -> None:
         """Update the silent frame count and the longest run of silent frames."""
@@ -569,25 +624,40 @@ class _SignalStats:
         ):
             frame_rms = pending.std(axis=0, dtype=np.float64)
             self._count_runs(np.array([bool((frame_rms < self.threshold).all())]))
+            self.activity.add_partial_frame(frame_rms)
 
         samples = self.frames * self.channels
         rms = float(np.sqrt(self.sum_squares.sum() / samples)) if samples else 0.0
         silence_ratio = (
             self.silent_frames / self.analysis_frames if self.analysis_frames else 0.0
         )
-        return {
+        duration_s = self.frames / self.sample_rate
+        result = {
             "frames": int(self.frames),
-            "duration_s": self.frames / self.sample_rate,
+            "duration_s": duration_s,
             "silence_ratio": float(silence_ratio),
             "longest_silence_s": self.longest_silent_run * self.frame_s,
             "rms_dbfs": to_dbfs(rms),
             "peak_dbfs": to_dbfs(float(self.peak.max(initial=0.0))),
             "clipped_samples": int(self.clipped.sum()),
+            "clipped_ratio": float(self.clipped.sum() / samples) if samples else 0.0,
+            "dc_offset": float(self.sum_samples.sum() / samples) if samples else 0.0,
         }
+        activity = self.activity.summary(frame_s=self.frame_s, duration_s=duration_s)
+        activity["channels_stats"] = [
+            {**self._channel_levels(channel), **channel_stats}
+            for channel, channel_stats in enumerate(activity["channels_stats"])
+        ]
+        result.update(activity)
+        return result
 
-
-def to_dbfs(amplitude: float) -> float:
-    """Convert a linear amplitude (full scale 1.0) to dBFS, at least ``DBFS_FLOOR``."""
-    if amplitude <= 10.0 ** (DBFS_FLOOR / 20.0):
-        return DBFS_FLOOR
-    return float(20.0 * np.log10(amplitude))
+    def _channel_levels(self, channel: int) -> dict:
+        """Return one channel's number, RMS, peak and DC offset."""
+        frames = self.frames
+        rms = float(np.sqrt(self.sum_squares[channel] / frames)) if frames else 0.0
+        return {
+            "channel": channel,
+            "rms_dbfs": to_dbfs(rms),
+            "peak_dbfs": to_dbfs(float(self.peak[channel])),
+            "dc_offset": float(self.sum_samples[channel] / frames) if frames else 0.0,
+        }

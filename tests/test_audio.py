@@ -612,3 +612,83 @@ def test_mp3_blocks_match_whole_read(tmp_path):
     assert result["frames"] == len(whole)
     assert result["rms_dbfs"] == pytest.approx(expected_rms, abs=1e-4)
     assert result["peak_dbfs"] == pytest.approx(expected_peak, abs=1e-4)
+
+
+def _id3v2_tag(title: str) -> bytes:
+    """Return an ID3v2.3 tag with one TIT2 (title) frame."""
+    text = b"\x00" + title.encode("latin-1")
+    frame = b"TIT2" + len(text).to_bytes(4, "big") + b"\x00\x00" + text
+    size = len(frame)
+    # The tag size is "syncsafe": four 7-bit groups.
+    syncsafe = bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    return b"ID3\x03\x00\x00" + syncsafe + frame
+
+
+def test_mp3_with_id3_tags(tmp_path):
+    plain = tmp_path / "plain.mp3"
+    sf.write(plain, sine(3.0), RATE, format="MP3")
+    id3v1 = b"TAG" + b"made-up call".ljust(30, b"\x00") + bytes(95)
+    tagged = tmp_path / "tagged.mp3"
+    tagged.write_bytes(_id3v2_tag("call 2101") + plain.read_bytes() + id3v1)
+
+    result = analyze_file(tagged)
+    expected = analyze_file(plain)
+
+    assert result["codec"] == "mp3"
+    assert result["container"] == "mp3"
+    assert result["sample_rate"] == RATE
+    assert result["frames"] == expected["frames"]
+    assert result["duration_s"] == pytest.approx(3.0, abs=0.03)
+    assert result["rms_dbfs"] == pytest.approx(expected["rms_dbfs"], abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("subtype", "codec"),
+    [
+        pytest.param("PCM_16", "pcm_16", id="pcm16"),
+        pytest.param("PCM_24", "pcm_24", id="pcm24"),
+        pytest.param("FLOAT", "float", id="float"),
+        pytest.param("ULAW", "mulaw", id="mulaw"),
+    ],
+)
+def test_wave_format_extensible(tmp_path, subtype, codec):
+    path = tmp_path / "extensible.wav"
+    stereo = np.column_stack([sine(2.0), sine(2.0, amplitude=0.25)])
+    sf.write(path, stereo, RATE, subtype=subtype, format="WAVEX")
+    assert int.from_bytes(path.read_bytes()[20:22], "little") == 0xFFFE
+
+    result = analyze_file(path)
+
+    assert result["codec"] == codec
+    assert result["channels"] == 2
+    assert result["frames"] == 2 * RATE
+    left, right = result["channels_stats"]
+    assert left["rms_dbfs"] == pytest.approx(-9.03, abs=0.2)
+    assert right["rms_dbfs"] == pytest.approx(-15.05, abs=0.2)
+
+
+@needs_ffmpeg
+def test_ffmpeg_fallback_stats_match(tmp_path):
+    # G.726 WAV is one of the codecs that libsndfile 1.2.2 rejects.
+    path = tmp_path / "g726.wav"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=3:sample_rate=8000",
+        ]
+        + ["-c:a", "g726", "-b:a", "32k", str(path)],
+        check=True,
+    )
+
+    result = analyze_file(path)
+
+    assert result["decoder"] == "ffmpeg"
+    assert result["codec"] == "g726"
+    assert result["duration_s"] == pytest.approx(3.0, abs=0.01)
+    assert result["speech_detector"] == "webrtcvad"
+    assert len(result["channels_stats"]) == 1
