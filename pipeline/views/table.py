@@ -2,10 +2,10 @@
 
 Panel's ``Tabulator(pagination="remote")`` pages a DataFrame that is already in
 server memory, which for a large catalog means loading every matching row into
-pandas. This table instead asks DuckDB for one page
-(``LIMIT``/``OFFSET``) and the total count, shows that page in a Tabulator and
-draws its own previous/next controls. Sorting is chosen on the server side too,
-so the browser never sorts or filters a partial page.
+pandas. This table instead reads one page (``LIMIT``/``OFFSET``) and the total
+count from DuckDB, shows that page in a Tabulator and draws its own
+previous/next controls. DuckDB also sorts, and header sorting is off, so the
+browser never sorts or filters a partial page.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from pipeline.views.i18n import STATE_COLORS, label
 
 logger = logging.getLogger(__name__)
 
-TABLE_CSS = ".tabulator { font-size: 13px; }"
+TABLE_CSS = """
+.tabulator .tabulator-cell, .tabulator .tabulator-col-title { font-size: 13px; }
+.tabulator .tabulator-cell { padding: 4px 6px; }
+"""
 
 
 def _row_style(row: pd.Series) -> list[str]:
