@@ -23,13 +23,13 @@ from typing import Literal
 import numpy as np
 import soundfile as sf
 
-from pipeline import callstats, codecs
+from pipeline import callstats, codecs, notice
 from pipeline.callstats import DBFS_FLOOR, QualityThresholds, to_dbfs
 from pipeline.errors import AudioError, ConfigError, UnsupportedCodecError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DBFS_FLOOR", "RawFormat", "analyze_file", "to_dbfs"]
+__all__ = ["DBFS_FLOOR", "RawFormat", "analyze_file", "to_dbfs", "warm_up"]
 
 BLOCK_SECONDS = 10.0
 """Length of audio decoded per step, which bounds memory for long calls."""
@@ -89,6 +89,9 @@ def analyze_file(
     min_snr_db: float = 10.0,
     one_way_talk_ratio: float = 0.05,
     vad_aggressiveness: int = 3,
+    notice_clip: str | os.PathLike | None = None,
+    notice_window_s: float = notice.DEFAULT_WINDOW_S,
+    notice_threshold: float = notice.DEFAULT_THRESHOLD,
 ) -> dict:
     """Decode one recording, measure level, silence, speech and clipping, and judge it.
 
@@ -109,6 +112,14 @@ def analyze_file(
         Quality limits of the verdict, see ``callstats.QualityThresholds``.
     vad_aggressiveness : int
         webrtcvad mode from 0 to 3; higher modes keep fewer frames as speech.
+    notice_clip : str, os.PathLike or None
+        Reference recording of the announcement that the call is recorded. None
+        skips notice detection.
+    notice_window_s : float
+        The notice must lie within this many seconds from the start of the call.
+        Only these first seconds of the decoded audio are searched.
+    notice_threshold : float
+        Minimum match score, from -1 to 1, for a found notice.
 
     Returns
     -------
@@ -130,7 +141,9 @@ def analyze_file(
         ``channel``, ``rms_dbfs``, ``peak_dbfs``, ``dc_offset``,
         ``silence_ratio``, ``speech_ratio``, ``talk_ratio`` (the channel's share
         of all channels' speech frames), ``noise_floor_dbfs``, ``snr_db``),
-        ``one_way`` (bool), ``verdict`` (one of ``callstats.VERDICTS``) and
+        ``one_way`` (bool), ``verdict`` (one of ``callstats.VERDICTS``),
+        ``notice`` (None without ``notice_clip``, else ``found``, ``offset_s`` and
+        ``score`` as ``notice.detect_notice`` returns them) and
         ``flags`` (list of ``empty``, ``header_incomplete``, ``truncated``,
         ``all_silent``, ``extension_mismatch``).
 
@@ -143,7 +156,8 @@ def analyze_file(
     UnsupportedCodecError
         The file is audio in a codec that neither libsndfile nor ffmpeg decodes.
     ConfigError
-        ``frame_ms`` is not positive or a quality limit is out of range.
+        ``frame_ms`` is not positive, a quality limit is out of range, or the
+        notice clip is missing or unreadable.
     """
     if frame_ms <= 0:
         raise ConfigError(f"invalid frame_ms={frame_ms}: expected a positive integer")
@@ -154,12 +168,24 @@ def analyze_file(
         one_way_talk_ratio=one_way_talk_ratio,
         vad_aggressiveness=vad_aggressiveness,
     )
+    notice_request = None
+    if notice_clip is not None:
+        if notice_window_s <= 0:
+            raise ConfigError(
+                f"invalid notice_window_s={notice_window_s}: expected seconds > 0"
+            )
+        notice_request = _NoticeRequest(notice_clip, notice_window_s, notice_threshold)
     path_text = os.fspath(path)
     file_size = _file_size(path_text)
 
     if raw_format is not None:
         return _analyze_raw(
-            path_text, raw_format, silence_threshold_dbfs, frame_ms, thresholds
+            path_text,
+            raw_format,
+            silence_threshold_dbfs,
+            frame_ms,
+            thresholds,
+            notice_request,
         )
 
     with open(path_text, "rb") as stream:
@@ -192,6 +218,7 @@ def analyze_file(
         threshold_dbfs=silence_threshold_dbfs,
         clip_level=_clip_level(decoded.codec),
         vad_aggressiveness=thresholds.vad_aggressiveness,
+        head_s=notice_request.window_s if notice_request else 0.0,
     )
     try:
         for block in decoded.blocks:
@@ -215,6 +242,7 @@ def analyze_file(
         stats,
         flags,
         thresholds,
+        notice_request,
     )
     logger.debug(
         "analysed %s %s file: %d frames, flags %s",
@@ -235,6 +263,7 @@ def _build_result(
     stats: _SignalStats,
     flags: list[str],
     thresholds: QualityThresholds,
+    notice_request: _NoticeRequest | None,
 ) -> dict:
     """Assemble the result dict, add the flags that the statistics imply and judge."""
     result = {
@@ -254,7 +283,35 @@ def _build_result(
     result["one_way"] = callstats.is_one_way(result["channels_stats"], thresholds)
     result["verdict"] = callstats.judge_call(result, thresholds)
     result["notice"] = None
+    if notice_request is not None:
+        result["notice"] = notice.detect_notice(
+            stats.head(),
+            sample_rate,
+            notice_request.clip,
+            window_s=notice_request.window_s,
+            threshold=notice_request.threshold,
+        )
     return result
+
+
+@dataclass(frozen=True)
+class _NoticeRequest:
+    """Notice detection settings of one analysis."""
+
+    clip: str | os.PathLike
+    window_s: float
+    threshold: float
+
+
+def warm_up(notice_clip: str | os.PathLike | None = None) -> None:
+    """Import librosa and compute the notice reference features before any file.
+
+    An analysis worker calls this once at start, so that the first file it
+    analyses does not pay for importing librosa, compiling its numba functions
+    and reading the clip. The reference is prepared for 8 kHz, the rate of
+    telephone recordings. Other rates compute theirs on first use.
+    """
+    notice.warm_up(notice_clip, sample_rate=8000)
 
 
 def _no_blocks() -> Generator[np.ndarray, None, None]:
@@ -438,6 +495,7 @@ def _analyze_raw(
     threshold_dbfs: float,
     frame_ms: int,
     thresholds: QualityThresholds,
+    notice_request: _NoticeRequest | None,
 ) -> dict:
     """Analyse a headerless file in the format that the naming profile states."""
     stats = _SignalStats(
@@ -447,6 +505,7 @@ def _analyze_raw(
         threshold_dbfs=threshold_dbfs,
         clip_level=_clip_level(raw_format.codec),
         vad_aggressiveness=thresholds.vad_aggressiveness,
+        head_s=notice_request.window_s if notice_request else 0.0,
     )
     block_frames = round(raw_format.sample_rate * BLOCK_SECONDS)
     try:
@@ -476,6 +535,7 @@ def _analyze_raw(
         stats,
         [],
         thresholds,
+        notice_request,
     )
 
 
@@ -544,6 +604,7 @@ class _SignalStats:
         threshold_dbfs: float,
         clip_level: float,
         vad_aggressiveness: int = 3,
+        head_s: float = 0.0,
     ):
         self.sample_rate = sample_rate
         self.channels = channels
@@ -568,9 +629,16 @@ class _SignalStats:
         self.silent_run = 0
         self.longest_silent_run = 0
         self._pending = np.zeros((0, channels), dtype=np.float64)
+        self.head_frames = round(head_s * sample_rate)
+        self._head: list[np.ndarray] = []
+        self._head_length = 0
 
     def add(self, block: np.ndarray) -> None:
         """Add a block of shape (frames, channels) in soundfile's float scale."""
+        if self._head_length < self.head_frames:
+            kept = block[: self.head_frames - self._head_length].astype(np.float32)
+            self._head.append(kept)
+            self._head_length += len(kept)
         self.frames += len(block)
         self.sum_squares += np.einsum("ij,ij->j", block, block, dtype=np.float64)
         self.peak = np.maximum(self.peak, np.abs(block).max(axis=0))
@@ -582,6 +650,12 @@ class _SignalStats:
         whole = len(block) - len(block) % self.frame_length
         self._add_frames(block[:whole])
         self._pending = block[whole:].copy()
+
+    def head(self) -> np.ndarray:
+        """Return the first ``head_s`` seconds seen, float32 of shape (n, channels)."""
+        if not self._head:
+            return np.zeros((0, self.channels), dtype=np.float32)
+        return np.concatenate(self._head)
 
     def _add_frames(self, samples: np.ndarray) -> None:
         if not len(samples):

@@ -410,3 +410,109 @@ def write_audio(
     container, subtype = _WRITE_FORMATS[codec]
     clipped = np.clip(samples, -1.0, 1.0)
     sf.write(os.fspath(path), clipped, sample_rate, subtype=subtype, format=container)
+
+
+# Prompts that share words or voice with the notice ("The conference is now being
+# recorded"), which make the hardest negatives for notice detection.
+_LOOKALIKE_PREFIXES = ("conf-", "vm-")
+
+
+@functools.cache
+def _lookalike_prompt_paths(folder: Path | None) -> tuple[Path, ...]:
+    """List the conf-* and vm-* speech prompts, sorted so that a seed picks the same."""
+    return tuple(
+        path
+        for path in _speech_prompt_paths(folder)
+        if path.name.startswith(_LOOKALIKE_PREFIXES)
+    )
+
+
+def build_notice_call(
+    *,
+    rng: np.random.Generator,
+    notice: bool,
+    duration_s: float = 20.0,
+    window_s: float = 15.0,
+    snr_db: float | None = None,
+    gain_db: float = 0.0,
+) -> SynthCall:
+    """Build a call for testing notice detection, with or without the notice.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of every random choice.
+    notice : bool
+        Place the notice at a random frame-aligned offset, so that the whole
+        notice ends within ``window_s``. Other speech fills the rest of the call.
+    duration_s, window_s : float
+        Call length and notice window, in seconds.
+    snr_db : float or None
+        Add white noise this many dB below the RMS of the call's active frames.
+        None adds no noise.
+    gain_db : float
+        Gain applied to the whole call before noise, in dB.
+
+    Returns
+    -------
+    SynthCall
+        Mono samples at 8 kHz, with ``notice_interval`` set for a positive call.
+        Half of the other utterances come from conf-* and vm-* prompts, the
+        same voice as the notice and often the same words.
+    """
+    if prompt_dir() is None:
+        raise ConfigError(
+            f"notice test calls need the Asterisk prompts in {PROMPT_DIR}; install "
+            "the Debian package asterisk-core-sounds-en-wav"
+        )
+    rate = PROMPT_RATE
+    frame = round(FRAME_S * rate)
+    total = round(duration_s * rate)
+    samples = np.zeros((total, 1), dtype=np.float32)
+    placer = _Placer(samples, rate, frame, None)
+    prompts = _speech_prompt_paths(prompt_dir())
+    lookalikes = _lookalike_prompt_paths(prompt_dir())
+
+    notice_interval = None
+    notice_start = notice_end = None
+    if notice:
+        clip = load_notice(rate)
+        latest = max(0.0, window_s - len(clip) / rate)
+        notice_start = _frames_to_samples(rng.uniform(0.0, latest), frame, rate)
+        notice_start = min(notice_start, round(latest * rate) // frame * frame)
+        notice_end = placer.place(clip, notice_start, [0])
+        notice_interval = (notice_start / rate, notice_end / rate)
+
+    position = _frames_to_samples(rng.uniform(0.0, 0.5), frame, rate)
+    while position < total:
+        pool = lookalikes if rng.random() < 0.5 and lookalikes else prompts
+        utterance = _load_prompt(pool[int(rng.integers(len(pool)))], rate)
+        end = position + len(utterance)
+        gap = _frames_to_samples(rng.uniform(0.2, 0.8), frame, rate)
+        if notice_start is not None and end + gap > notice_start > position - gap:
+            # Keep the notice clear of other speech: cut the utterance short
+            # before it and continue after it.
+            cut = max(0, notice_start - gap - position) // frame * frame
+            if cut:
+                placer.place(utterance[:cut], position, [0])
+            position = notice_end + gap
+            notice_start = None
+            continue
+        placer.place(utterance, position, [0])
+        position = end + gap
+
+    intervals, channels = placer.speech_truth()
+    mono = samples[:, 0] * np.float32(10 ** (gain_db / 20))
+    if snr_db is not None:
+        active = _active_frames(mono, rate)
+        frames = mono[: len(active) * frame].reshape(-1, frame)[active]
+        level = float(np.sqrt(np.mean(np.square(frames, dtype=np.float64))))
+        sigma = np.float32(level * 10 ** (-snr_db / 20))
+        mono = mono + rng.standard_normal(len(mono), dtype=np.float32) * sigma
+    return SynthCall(
+        samples=np.clip(mono, -1.0, 1.0),
+        sample_rate=rate,
+        speech_intervals=intervals,
+        speech_channels=channels,
+        notice_interval=notice_interval,
+    )

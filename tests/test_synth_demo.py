@@ -491,3 +491,44 @@ def test_demo_call_with_sidecar(tmp_path):
     document = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     assert path.parent.relative_to(tmp_path).as_posix() == "2026/12/04"
     assert document["line"] == MIXMONITOR_NAME.fullmatch(path.name)["line"]
+
+
+@needs_prompts
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in range(5)])
+def test_notice_call_notice_in_window(seed):
+    call = synth.build_notice_call(rng=np.random.default_rng(seed), notice=True)
+    clip = synth.load_notice()
+    start, end = call.notice_interval
+
+    assert start >= 0.0
+    assert end <= 15.0
+    assert end - start == pytest.approx(len(clip) / RATE)
+    assert call.duration_s == 20.0
+    # The notice is clear of other speech, so its samples equal the clip.
+    segment = call.samples[round(start * RATE) : round(end * RATE)]
+    np.testing.assert_array_equal(segment, clip)
+
+
+@needs_prompts
+def test_notice_call_negative_has_speech():
+    call = synth.build_notice_call(rng=np.random.default_rng(9), notice=False)
+
+    assert call.notice_interval is None
+    assert call.speech_s > 5.0
+
+
+@needs_prompts
+def test_notice_call_noise_and_gain():
+    rng_seed = 10
+    clean = synth.build_notice_call(rng=np.random.default_rng(rng_seed), notice=True)
+    quieter = synth.build_notice_call(
+        rng=np.random.default_rng(rng_seed), notice=True, gain_db=-10.0
+    )
+    noisy = synth.build_notice_call(
+        rng=np.random.default_rng(rng_seed), notice=True, snr_db=20.0
+    )
+    start, end = (round(t * RATE) for t in clean.notice_interval)
+
+    assert np.allclose(quieter.samples, clean.samples * 10 ** (-0.5), atol=1e-6)
+    residual = noisy.samples - clean.samples
+    assert 0.0 < residual.std() < 0.2 * clean.samples[start:end].std()
