@@ -1,0 +1,129 @@
+"""Tests for the Form 4 ledger and its CSV and XLSX exports."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from request_fixtures import (
+    OPERATOR,
+    STAFF,
+    TEAM_LEADER,
+    approve_all,
+    open_catalog,
+    sample_form,
+)
+
+from pipeline import ledger, requests
+from pipeline.catalog import Catalog
+
+SUBMITTED_AT = datetime(2026, 3, 3, 0, 30, tzinfo=UTC)  # 09:30 in Seoul
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
+    with open_catalog(tmp_path / "c.duckdb") as opened:
+        yield opened
+
+
+@pytest.fixture
+def filled(catalog: Catalog) -> Catalog:
+    """Catalog with an approved request, a rejected one and a submitted one."""
+    approved = requests.submit_request(
+        catalog, OPERATOR, sample_form(remarks="긴급"), now=SUBMITTED_AT
+    )
+    approve_all(catalog, approved.id)
+    rejected = requests.submit_request(
+        catalog, OPERATOR, sample_form(requester_name="가상법인"), now=SUBMITTED_AT
+    )
+    requests.approve(catalog, STAFF, rejected.id, "staff")
+    requests.reject(catalog, TEAM_LEADER, rejected.id, "team_leader", "증빙 부족")
+    requests.submit_request(catalog, OPERATOR, sample_form(), now=SUBMITTED_AT)
+    return catalog
+
+
+def test_rows_have_form_columns(filled):
+    rows = ledger.ledger_rows(filled.cursor())
+
+    assert list(rows.columns) == list(ledger.LEDGER_COLUMNS)
+    assert list(rows["관리번호"]) == ["2026-0001", "2026-0002", "2026-0003"]
+    first = rows.iloc[0]
+    assert first["신청일시"] == "2026-03-03 09:30"
+    assert first["성명(기관명)"] == "홍길동"
+    assert first["생년월일(법인·사업자번호)"] == "1980-01-02"
+    assert first["주소(부서)"] == "경기도 가상시 중앙로 1"
+    assert first["녹취일시"] == "2026-03-02 10:15"
+    assert first["녹취전화번호"] == "02-0000-1234"
+    assert first["신청목적"] == "민원 처리 경위 확인"
+    assert first["비고"] == "긴급 / 상태: 승인"
+    assert first["담당자"].startswith("이담당 ")
+    assert first["팀장"].startswith("박팀장 ")
+    assert first["과장"].startswith("최과장 ")
+
+
+def test_rejected_row_shows_reason(filled):
+    rows = ledger.ledger_rows(filled.cursor())
+    rejected = rows.iloc[1]
+    assert rejected["비고"] == "반려: 증빙 부족"
+    assert rejected["팀장"].startswith("반려 ")
+    assert rejected["과장"] == ""
+
+
+def test_masking_hides_personal_fields(filled):
+    rows = ledger.ledger_rows(filled.cursor(), mask_personal=True)
+    first = rows.iloc[0]
+    assert first["성명(기관명)"] == "홍*동"
+    assert first["생년월일(법인·사업자번호)"] == "1980-**-**"
+    assert first["녹취전화번호"] == "02-****-1234"
+    assert first["관리번호"] == "2026-0001"
+
+
+def test_empty_ledger_has_headers(catalog):
+    rows = ledger.ledger_rows(catalog.cursor())
+    assert rows.empty
+    assert list(rows.columns) == list(ledger.LEDGER_COLUMNS)
+
+
+def test_csv_has_bom_and_korean_headers(filled, tmp_path):
+    path = ledger.export_ledger_csv(
+        ledger.ledger_rows(filled.cursor()), tmp_path / "l.csv"
+    )
+
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with open(path, encoding="utf-8-sig", newline="") as stream:
+        table = list(csv.reader(stream))
+    assert table[0] == list(ledger.LEDGER_COLUMNS)
+    assert len(table) == 4
+    assert table[1][0] == "2026-0001"
+    assert table[1][2] == "홍길동"
+
+
+def test_xlsx_layout_and_content(filled, tmp_path):
+    rows = ledger.ledger_rows(filled.cursor(), mask_personal=True)
+    path = ledger.export_ledger_xlsx(
+        rows, tmp_path / "l.xlsx", printed_on=date(2026, 3, 4)
+    )
+
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.active
+    assert sheet["A1"].value == f"{ledger.TITLE_KO} (2026-03-04)"
+    assert sheet["C2"].value == "신청 내용"
+    assert sheet["J2"].value == "결재"
+    headers = [cell.value for cell in sheet[3]]
+    assert headers == list(ledger.LEDGER_COLUMNS)
+    assert sheet["A4"].value == "2026-0001"
+    assert sheet["C4"].value == "홍*동"
+    assert sheet["G4"].value == "02-****-1234"
+    assert sheet.max_row == 6
+    assert sheet["A3"].font.bold
+    assert sheet.page_setup.orientation == "landscape"
+    assert str(sheet.page_setup.paperSize) == str(sheet.PAPERSIZE_A4)
+    assert sheet.page_setup.fitToWidth == 1
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.freeze_panes == "A4"
+    assert sheet.column_dimensions["E"].width > 20
