@@ -7,11 +7,15 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import typer
+from typer.testing import CliRunner
+
 from pipeline import holds, lines, purge
 from pipeline.analysis import Job, run_job
 from pipeline.catalog import Catalog
 from pipeline.config import Config
 from pipeline.recordings import store_results
+from pipeline.retention_cli import register
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -50,3 +54,41 @@ def catalog_files(
 def local(*args: int) -> datetime:
     """Return an aware Asia/Seoul datetime."""
     return datetime(*args, tzinfo=SEOUL)
+
+
+def retention_app() -> typer.Typer:
+    """Return a command-line app with only the retention commands registered."""
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Retention commands under test."""
+
+    register(app)
+    return app
+
+
+def write_config_file(tmp_path: Path, config: Config) -> Path:
+    """Write a TOML file that loads to ``config``'s data folder and spool."""
+    path = tmp_path / "recwatch.toml"
+    path.write_text(
+        f'data_dir = "{config.data_dir}"\n'
+        f'[[recorders]]\nroot = "{config.recorders[0].root}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_cli(tmp_path: Path, config: Config, *args: str):
+    """Run a retention command with CliRunner against ``config``'s catalog."""
+    config_file = write_config_file(tmp_path, config)
+    return CliRunner().invoke(
+        retention_app(),
+        [*args, "--config", str(config_file)],
+        env={"RECWATCH_CONFIG": ""},
+    )
+
+
+def one_line(text: str) -> str:
+    """Join text that the console wrapped at its width back into one line."""
+    return " ".join(text.split())

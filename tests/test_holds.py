@@ -6,7 +6,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 from conftest import write_call
-from retention_fixtures import catalog_files, create_retention_schema, local
+from retention_fixtures import (
+    catalog_files,
+    create_retention_schema,
+    local,
+    one_line,
+    run_cli,
+)
 
 from pipeline import accesslog, holds
 from pipeline.errors import RecwatchError
@@ -185,3 +191,81 @@ def test_list_holds_by_recording(catalog, config, recording_id):
     second = place(catalog, other)
     found = holds.list_holds(catalog.cursor(), recording_id=other)
     assert [h.id for h in found] == [second]
+
+
+def test_hold_commands(catalog, config, recording_id, tmp_path):
+    catalog.close()
+    added = run_cli(
+        tmp_path,
+        config,
+        "hold",
+        "add",
+        str(recording_id),
+        "--reason",
+        "감사 증거",
+        "--approver",
+        "정보통신과장",
+        "--until",
+        "2099-12-31",
+        "--actor",
+        "admin",
+    )
+    assert added.exit_code == 0, added.output
+    assert added.stdout.strip() == (
+        f"hold 1 placed on recording {recording_id} until 2099-12-31"
+    )
+
+    listed = run_cli(tmp_path, config, "hold", "list")
+    assert listed.exit_code == 0, listed.output
+    row = listed.stdout.splitlines()[1].split("\t")
+    assert row[:6] == [
+        "1",
+        str(recording_id),
+        "active",
+        "2099-12-31",
+        "정보통신과장",
+        "admin",
+    ]
+    assert row[7] == "감사 증거"
+
+    released = run_cli(tmp_path, config, "hold", "release", "1", "--reason", "종결")
+    assert released.exit_code == 0, released.output
+    listed = run_cli(tmp_path, config, "hold", "list")
+    assert listed.stdout.splitlines()[1].split("\t")[2] == "released"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        pytest.param(
+            ["--reason", "x", "--approver", "y", "--until", "31/12/2099"],
+            2,
+            "invalid --until '31/12/2099'",
+            id="bad-date",
+        ),
+        pytest.param(
+            ["--reason", "x", "--approver", "", "--until", "2099-12-31"],
+            1,
+            "missing approver",
+            id="empty-approver",
+        ),
+        pytest.param(
+            ["--reason", "x", "--approver", "y", "--until", "2000-01-01"],
+            1,
+            "must be later than today",
+            id="past-date",
+        ),
+    ],
+)
+def test_hold_add_rejects(catalog, config, recording_id, tmp_path, args, code, message):
+    catalog.close()
+    result = run_cli(tmp_path, config, "hold", "add", str(recording_id), *args)
+    assert result.exit_code == code
+    assert message in one_line(result.stderr)
+
+
+def test_hold_release_unknown(catalog, config, recording_id, tmp_path):
+    catalog.close()
+    result = run_cli(tmp_path, config, "hold", "release", "7", "--reason", "x")
+    assert result.exit_code == 1
+    assert "hold 7 not found" in one_line(result.stderr)

@@ -8,7 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import write_call
-from retention_fixtures import catalog_files, create_retention_schema
+from retention_fixtures import (
+    catalog_files,
+    create_retention_schema,
+    one_line,
+    run_cli,
+)
 
 from pipeline import accesslog, lines
 from pipeline.errors import RecwatchError
@@ -226,3 +231,38 @@ def test_unapproved_skips_deleted(schema, config):
         cursor, config, include_deleted=True
     )
     assert list(with_deleted["id"]) == [recording_id]
+
+
+def test_lines_commands(schema, config, tmp_path):
+    path = call(config.recorders[0].root, datetime(2026, 6, 1, 10, 0), "2999")
+    recording_id = catalog_files(schema, config, [path])[path]
+    schema.close()
+    csv_path = write_csv(tmp_path, KOREAN)
+
+    imported = run_cli(tmp_path, config, "lines", "import", str(csv_path))
+    assert imported.exit_code == 0, imported.output
+    assert imported.stdout.strip() == "lines: imported=2"
+
+    listed = run_cli(tmp_path, config, "lines", "list")
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.splitlines() == [
+        "number,department,mode,approval_doc,approved_by,valid_from,valid_to",
+        "2201,교통행정과,full,정보통신과-0303,정보통신과장,2026-03-01,2027-02-28",
+        "2202,교통행정과,selective,,,,",
+    ]
+
+    unapproved = run_cli(tmp_path, config, "lines", "unapproved")
+    assert unapproved.exit_code == 0, unapproved.output
+    assert unapproved.stdout.splitlines() == [
+        f"{recording_id}\t2026-06-01 10:00:00\t2999\t"
+        "line missing from the lines registry",
+        "unapproved: 1",
+    ]
+
+
+def test_lines_import_command_error(catalog, config, tmp_path):
+    catalog.close()
+    csv_path = write_csv(tmp_path, "number,mode\n2101,sometimes\n")
+    result = run_cli(tmp_path, config, "lines", "import", str(csv_path))
+    assert result.exit_code == 1
+    assert "row 2, column mode: invalid recording mode" in one_line(result.stderr)

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_until, write_call
-from retention_fixtures import catalog_files, create_retention_schema, local
+from retention_fixtures import (
+    catalog_files,
+    create_retention_schema,
+    local,
+    one_line,
+    run_cli,
+    write_config_file,
+)
 
 from pipeline import accesslog, erase, holds, purge
 from pipeline.catalog import Catalog
@@ -367,16 +374,6 @@ DRIVER = textwrap.dedent(
 )
 
 
-def write_config_file(tmp_path: Path, config) -> Path:
-    path = tmp_path / "recwatch.toml"
-    path.write_text(
-        f'data_dir = "{config.data_dir}"\n'
-        f'[[recorders]]\nroot = "{config.recorders[0].root}"\n',
-        encoding="utf-8",
-    )
-    return path
-
-
 def start_driver(config_file: Path, batch: int) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", DRIVER, str(config_file), NOW.isoformat(), str(batch)],
@@ -451,3 +448,34 @@ def test_resume_respects_new_hold(schema, config, spool):
     assert path.exists()
     assert records(schema, recording_id)[0][1] == "failed"
     assert recording(schema, recording_id)["status"] == "ok"
+
+
+def test_purge_command_masks_numbers(catalog, config, tmp_path):
+    catalog.write(create_retention_schema)
+    path = write_calls(config.recorders[0].root, EXPIRED, 1)[0]
+    recording_id = catalog_files(catalog, config, [path])[path]
+    catalog.close()
+
+    dry = run_cli(tmp_path, config, "purge", "--now", "2026-12-04T02:30:00")
+    assert dry.exit_code == 0, dry.output
+    output_lines = dry.stdout.splitlines()
+    assert output_lines[-1] == "purge: deleted=1 held=0 skipped=0 errors=0"
+    fields = output_lines[0].split("\t")
+    assert fields[0] == str(recording_id)
+    assert fields[1] == "2026-10-25 09:00:00"
+    assert "0200001234" not in fields[2]
+    assert "0***1234" in fields[2]
+    assert fields[3] == "would_delete"
+    assert path.exists()
+
+    applied = run_cli(tmp_path, config, "purge", "--apply", "--now", NOW.isoformat())
+    assert applied.exit_code == 0, applied.output
+    assert applied.stdout.splitlines()[0].split("\t")[3] == "deleted"
+    assert not path.exists()
+
+
+def test_purge_command_rejects_bad_now(catalog, config, tmp_path):
+    catalog.close()
+    result = run_cli(tmp_path, config, "purge", "--now", "yesterday")
+    assert result.exit_code == 2
+    assert "invalid --now 'yesterday'" in one_line(result.stderr)
