@@ -128,8 +128,11 @@ class RetentionPage(pn.viewable.Viewer):
         self._line_chart.object = self._grouped(cursor, "line", language)
         self._department_chart.object = self._grouped(cursor, "department", language)
         for table in (self._overdue, self._due):
-            table.language = language
-            table.refresh()
+            if table.language == language:
+                table.refresh()
+            else:
+                # A language change makes the table refresh itself.
+                table.language = language
 
     def _expiry(self, cursor, language: str):
         frame = _label_states(
