@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,9 +20,11 @@ from request_fixtures import (
     open_catalog,
     sample_form,
 )
+from typer.testing import CliRunner
 
-from pipeline import ledger, requests
+from pipeline import accesslog, ledger, requests
 from pipeline.catalog import Catalog
+from pipeline.requests_cli import ledger_app
 
 SUBMITTED_AT = datetime(2026, 3, 3, 0, 30, tzinfo=UTC)  # 09:30 in Seoul
 
@@ -127,3 +132,137 @@ def test_xlsx_layout_and_content(filled, tmp_path):
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.freeze_panes == "A4"
     assert sheet.column_dimensions["E"].width > 20
+
+
+# --- recwatch ledger export -----------------------------------------------------------
+
+
+def write_config(tmp_path: Path) -> Path:
+    """Write a configuration whose data folder lives under ``tmp_path``."""
+    (tmp_path / "spool").mkdir(exist_ok=True)
+    path = tmp_path / "recwatch.toml"
+    path.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n'
+        f'[[recorders]]\nroot = "{tmp_path / "spool"}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_cli_export_xlsx_masked_and_logged(filled, tmp_path):
+    filled.close()
+    out = tmp_path / "ledger.xlsx"
+    result = CliRunner().invoke(
+        ledger_app,
+        [
+            "export",
+            "--out",
+            str(out),
+            "--db",
+            str(tmp_path / "c.duckdb"),
+            "--config",
+            str(write_config(tmp_path)),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "wrote 3 rows" in result.output
+    sheet = openpyxl.load_workbook(out).active
+    assert sheet["C4"].value == "홍*동"
+    with open_catalog(tmp_path / "c.duckdb") as reopened:
+        last = reopened.query(
+            "SELECT action, object_type, detail::VARCHAR FROM access_log "
+            "ORDER BY id DESC LIMIT 1"
+        )
+        assert accesslog.verify(reopened.cursor()).intact
+    assert last[0][0] == "export"
+    assert last[0][1] == "ledger"
+    assert json.loads(last[0][2]) == {
+        "kind": "ledger",
+        "format": "xlsx",
+        "rows": 3,
+        "masked": True,
+    }
+
+
+def test_cli_export_csv_unmasked(filled, tmp_path):
+    filled.close()
+    out = tmp_path / "ledger.csv"
+    result = CliRunner().invoke(
+        ledger_app,
+        [
+            "export",
+            "--format",
+            "csv",
+            "--no-mask",
+            "--out",
+            str(out),
+            "--db",
+            str(tmp_path / "c.duckdb"),
+            "--config",
+            str(write_config(tmp_path)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("관리번호,신청일시,성명(기관명)")
+    assert "홍길동" in text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(["--format", "pdf"], "format 'pdf' is invalid", id="format"),
+        pytest.param(["--db", "missing.duckdb"], "was not found", id="no-catalog"),
+    ],
+)
+def test_cli_export_rejects_bad_options(catalog, tmp_path, arguments, message):
+    catalog.close()
+    base = [
+        "export",
+        "--out",
+        str(tmp_path / "x.xlsx"),
+        "--db",
+        str(tmp_path / "c.duckdb"),
+        "--config",
+        str(write_config(tmp_path)),
+    ]
+    result = CliRunner().invoke(ledger_app, base + arguments)
+    assert result.exit_code in (1, 2)
+    assert message in result.output
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_cli_export_refuses_locked_catalog(catalog, tmp_path):
+    db = tmp_path / "c.duckdb"
+    catalog.close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from pipeline.catalog import Catalog;"
+            f" c = Catalog({str(db)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = CliRunner().invoke(
+            ledger_app,
+            [
+                "export",
+                "--out",
+                str(tmp_path / "x.xlsx"),
+                "--db",
+                str(db),
+                "--config",
+                str(write_config(tmp_path)),
+            ],
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1
+    assert f"is in use by process {holder.pid}" in result.output
+    assert not (tmp_path / "x.xlsx").exists()

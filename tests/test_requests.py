@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,11 +25,13 @@ from request_fixtures import (
     provide_by_viewing,
     sample_form,
 )
+from typer.testing import CliRunner
 
 from pipeline import accesslog, requests, returns
 from pipeline.auth import User
 from pipeline.catalog import Catalog
 from pipeline.errors import PermissionDenied, RecwatchError
+from pipeline.requests_cli import requests_app
 
 PROVIDED_ON = date(2026, 3, 5)
 
@@ -567,3 +570,98 @@ def test_requested_at_is_stored_aware(catalog):
     now = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
     record = requests.submit_request(catalog, OPERATOR, sample_form(), now=now)
     assert record.requested_at == now
+
+
+# --- recwatch requests list -----------------------------------------------------------
+
+
+def write_config(tmp_path: Path) -> Path:
+    """Write a configuration whose data folder lives under ``tmp_path``."""
+    (tmp_path / "spool").mkdir(exist_ok=True)
+    path = tmp_path / "recwatch.toml"
+    path.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n'
+        f'[[recorders]]\nroot = "{tmp_path / "spool"}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_list(tmp_path: Path, *arguments: str):
+    return CliRunner().invoke(
+        requests_app,
+        [
+            "list",
+            "--db",
+            str(tmp_path / "c.duckdb"),
+            "--config",
+            str(write_config(tmp_path)),
+            *arguments,
+        ],
+    )
+
+
+def test_cli_list_json_is_masked(catalog, tmp_path):
+    now = datetime(2026, 4, 1, 9, 0, tzinfo=SEOUL)
+    first = requests.submit_request(catalog, OPERATOR, sample_form(), now=now)
+    approve_all(catalog, first.id)
+    later = now + timedelta(hours=1)
+    requests.submit_request(catalog, OPERATOR, sample_form(), now=later)
+    catalog.close()
+
+    result = run_list(tmp_path, "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [row["number"] for row in rows] == ["2026-0002", "2026-0001"]
+    assert rows[1]["requested_at"] == "2026-04-01T09:00:00+09:00"
+    assert rows[1]["status"] == "approved"
+    assert rows[1]["approvals"] == "3/3"
+    assert rows[1]["requester_name"] == "홍*동"
+    assert rows[1]["recorded_phone"] == "02-****-1234"
+    assert "홍길동" not in result.stdout
+
+
+def test_cli_list_filters_status_as_csv(catalog, tmp_path):
+    first = requests.submit_request(catalog, OPERATOR, sample_form())
+    requests.reject(catalog, STAFF, first.id, "staff", "증빙 없음")
+    requests.submit_request(catalog, OPERATOR, sample_form())
+    catalog.close()
+
+    result = run_list(tmp_path, "--format", "csv", "--status", "rejected")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("number,status,status_ko")
+    assert len(lines) == 2
+    assert lines[1].startswith(f"{first.number},rejected,반려")
+
+
+def test_cli_list_table(catalog, tmp_path):
+    requests.submit_request(catalog, OPERATOR, sample_form())
+    catalog.close()
+    result = run_list(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "관리번호" in result.stdout
+    assert "홍*동" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message", "code"),
+    [
+        pytest.param(("--format", "xml"), "format 'xml' is invalid", 2, id="format"),
+        pytest.param(("--status", "done"), "status 'done' is unknown", 1, id="status"),
+    ],
+)
+def test_cli_list_rejects_bad_options(catalog, tmp_path, arguments, message, code):
+    catalog.close()
+    result = run_list(tmp_path, *arguments)
+    assert result.exit_code == code
+    assert message in result.output
+
+
+def test_cli_list_without_request_tables(tmp_path):
+    Catalog(tmp_path / "c.duckdb").close()
+    result = run_list(tmp_path)
+    assert result.exit_code == 1
+    assert "has no requests table" in result.output
