@@ -42,15 +42,17 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
 
 from pipeline import accesslog, erase, holds, retention
 from pipeline.analysis import redact
-from pipeline.catalog import Catalog
 from pipeline.config import Config
-from pipeline.recordings import mark_missing
+
+if TYPE_CHECKING:
+    from pipeline.catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
@@ -662,6 +664,10 @@ def _resume_planned(
 
 
 def _mark_missing(catalog: Catalog, candidates: Sequence[Candidate], now) -> None:
+    # Imported here so that pipeline.catalog can import this module's SCHEMA_SQL
+    # for its migrations: pipeline.recordings imports pipeline.catalog.
+    from pipeline.recordings import mark_missing
+
     paths = [c.path for c in candidates if c.reason == REASON_MISSING]
     if paths:
         catalog.write(lambda con: mark_missing(con, paths, now=now))
