@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
-# TODO: take the city and the managing department from the configuration once
-# it has settings for them; the forms name the city in their regulation title.
+# TODO: read the city and the managing department from the configuration once it
+# has settings for them. The forms name the city in the regulation's title.
 CITY_NAME = "광명시"
 MANAGING_DEPARTMENT = "정보통신 담당부서"
 

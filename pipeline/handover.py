@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pipeline import auth
 from pipeline.auth import User
-from pipeline.catalog import Catalog
 from pipeline.errors import RecwatchError
 from pipeline.protected_copy import ArchiveMember, build_protected_copy, unique_arcnames
 from pipeline.requests import (
@@ -32,6 +32,11 @@ from pipeline.requests import (
     log_change,
     set_status,
 )
+
+if TYPE_CHECKING:
+    # Imported for annotations only: the catalog module imports the schema
+    # of this module for its migrations.
+    from pipeline.catalog import Catalog
 
 logger = logging.getLogger(__name__)
 

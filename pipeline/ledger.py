@@ -55,7 +55,7 @@ def ledger_rows(
 ) -> pd.DataFrame:
     """Return the ledger as a DataFrame whose columns are :data:`LEDGER_COLUMNS`.
 
-    Times are shown in ``tz``. An approval cell holds the signer's display name
+    Times are shown in ``tz``. An approval cell contains the signer's display name
     and date; a rejecting stage shows "반려" and the remarks give the reason.
     With ``mask_personal`` the name, birth date and phone number are masked
     with the :mod:`pipeline.auth` helpers, for roles that may not see them.
@@ -136,7 +136,7 @@ def export_ledger_xlsx(
 ) -> Path:
     """Write the ledger as an XLSX workbook ready to print, and return the path.
 
-    Row 1 holds the title, row 2 the column groups of Form 4 and row 3 the
+    Row 1 contains the title, row 2 the column groups of Form 4 and row 3 the
     column headers; data starts on row 4. The sheet prints on landscape A4,
     fitted to one page wide, with the header rows repeated on every page.
     """

@@ -5,7 +5,7 @@ password :func:`generate_password` makes and the caller shows once. An official
 who was a party to a call exports their own copy (:func:`export_own_copy`) with a
 password they choose. Neither password is stored or logged.
 
-Which lines an official answers is kept in the ``user_lines`` table, because a
+The lines each official works on are stored in the ``user_lines`` table, because a
 user's department alone does not show that they were a party to a call.
 """
 
@@ -19,15 +19,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyzipper
 
 from pipeline import accesslog, auth
 from pipeline.auth import User
-from pipeline.catalog import Catalog
 from pipeline.config import Config
 from pipeline.errors import PermissionDenied, RecwatchError
 from pipeline.requests import normalize_phone
+
+if TYPE_CHECKING:
+    # Imported for annotations only: the catalog module imports the schema
+    # of this module for its migrations.
+    from pipeline.catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +165,7 @@ def assign_line(
     *,
     now: datetime | None = None,
 ) -> None:
-    """Record that ``username`` answers ``line``, so they may export its calls."""
+    """Record that ``username`` works on ``line``, so they may export its calls."""
     auth.require(admin, "manage_users")
     digits = normalize_phone(line)
     if not digits:

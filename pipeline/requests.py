@@ -29,14 +29,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pipeline import accesslog, auth
 from pipeline.auth import User
-from pipeline.catalog import Catalog
 from pipeline.config import Config
 from pipeline.errors import PermissionDenied, RecwatchError
+
+if TYPE_CHECKING:
+    # Imported for annotations only: the catalog module imports the schema
+    # of this module for its migrations.
+    from pipeline.catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ STATUS_LABELS_KO = {
 }
 
 # Approval stages in signing order, with the permission each stage needs. The staff
-# in charge (담당자) holds the operator role, which has no approve_request action.
+# in charge (담당자) has the operator role, which has no approve_request action.
 STAGES = ("staff", "team_leader", "department_head")
 STAGE_LABELS_KO = {"staff": "담당자", "team_leader": "팀장", "department_head": "과장"}
 STAGE_ACTIONS = {
@@ -151,7 +155,6 @@ _REQUEST_COLUMNS = (
     "rejection_stage, rejection_reason, provided_on, due_on, closed_at"
 )
 
-_NUMBER_PATTERN = re.compile(r"\d{4}-\d{4,}")
 _SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
 
 
@@ -374,8 +377,9 @@ def find_candidates(
 
 def normalize_phone(number: str) -> str:
     """Return the digits of a phone number, reading "+82" numbers as domestic."""
-    digits = re.sub(r"\D", "", number or "")
-    if number.strip().startswith("+82"):
+    text = number or ""
+    digits = re.sub(r"\D", "", text)
+    if text.strip().startswith("+82"):
         digits = "0" + digits[2:]
     return digits
 
@@ -490,6 +494,7 @@ def attach_recordings(
                 f"cannot change. Recordings are attached while it is submitted; "
                 f"file a new request for further recordings."
             )
+
         found = con.execute(
             "SELECT id, status, deleted_at FROM recordings "
             "WHERE list_contains(?::BIGINT[], id)",
@@ -508,6 +513,7 @@ def attach_recordings(
                 f"recordings {purged} were purged and cannot be attached to request "
                 f"{record.number}."
             )
+
         new_ids = [
             recording_id
             for recording_id in ids
@@ -519,6 +525,7 @@ def attach_recordings(
                 [record.id, recording_id, user.username, now],
             )
         _touch(con, record.id, now)
+
         log_change(
             con,
             user,

@@ -189,6 +189,10 @@ def export_command(
         except RecwatchError as error:
             out.unlink(missing_ok=True)
             raise _fail(str(error)) from None
+        except BaseException:
+            # An export that was not logged must not stay on disk.
+            out.unlink(missing_ok=True)
+            raise
     typer.echo(
         f"ledger: wrote {len(rows)} rows to {out} (masked={'yes' if mask else 'no'})"
     )

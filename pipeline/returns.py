@@ -1,6 +1,6 @@
 """Notices of use and destruction (Form 3) and the returns still pending.
 
-Whoever received a recording reports within ``RETURN_DAYS`` days of the day it
+The recipient of a recording reports within ``RETURN_DAYS`` days of the day it
 was provided how it was used and whether it was destroyed (녹취정보 활용 및 파기
 결과 통보서). A notice that destroys the copy, or keeps it for a stated reason,
 moves the request to returned. A notice that asks for an extension (연장요청)
@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from pipeline import auth
 from pipeline.auth import User
-from pipeline.catalog import Catalog
 from pipeline.errors import RecwatchError
 from pipeline.requests import (
     RequestRecord,
@@ -26,6 +26,11 @@ from pipeline.requests import (
     log_change,
     set_status,
 )
+
+if TYPE_CHECKING:
+    # Imported for annotations only: the catalog module imports the schema
+    # of this module for its migrations.
+    from pipeline.catalog import Catalog
 
 logger = logging.getLogger(__name__)
 
