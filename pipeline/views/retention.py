@@ -17,10 +17,6 @@ from pipeline.views.table import RecordingTable
 
 logger = logging.getLogger(__name__)
 
-# A fixed category order keeps the stacking the same on every chart, with
-# overdue at the bottom, where it is seen first.
-STACK_ORDER = ("overdue", "due", "active", "missing", "deleted")
-
 
 def _state_colors(language: str) -> dict[str, str]:
     return {state_label(state, language): STATE_COLORS[state] for state in STATE_COLORS}
@@ -28,10 +24,7 @@ def _state_colors(language: str) -> dict[str, str]:
 
 def _label_states(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     frame = frame.copy()
-    frame["state"] = pd.Categorical(
-        [state_label(state, language) for state in frame["state"]],
-        categories=[state_label(state, language) for state in STACK_ORDER],
-    )
+    frame["state"] = [state_label(state, language) for state in frame["state"]]
     return frame
 
 
