@@ -22,7 +22,15 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from pipeline import accesslog
+from pipeline import (
+    accesslog,
+    handover,
+    holds,
+    protected_copy,
+    purge,
+    requests,
+    returns,
+)
 from pipeline.errors import CatalogLockedError, RecwatchError
 
 logger = logging.getLogger(__name__)
@@ -114,6 +122,23 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         2,
         "hash-chained access log",
         ";\n".join(accesslog.SCHEMA_SQL),
+    ),
+    (
+        3,
+        "holds, purge runs and destruction records",
+        ";\n".join([*holds.SCHEMA_SQL, *purge.SCHEMA_SQL]),
+    ),
+    (
+        4,
+        "requests, approvals, handovers, notices and user lines",
+        ";\n".join(
+            [
+                *requests.SCHEMA_SQL,
+                *handover.SCHEMA_SQL,
+                *returns.SCHEMA_SQL,
+                *protected_copy.SCHEMA_SQL,
+            ]
+        ),
     ),
 )
 

@@ -21,12 +21,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from pipeline import audio, queries
-from pipeline.catalog import Catalog, connect
-from pipeline.config import Config, load_config
-from pipeline.errors import CatalogLockedError, ConfigError, RecwatchError
+from pipeline.catalog import connect
+from pipeline.cliutil import (
+    catalog_path,
+    console,
+    fail,
+    load_cli_config,
+    locked_message,
+    open_catalog,
+)
+from pipeline.errors import CatalogLockedError, RecwatchError
 from pipeline.ingest import Ingestor
 from pipeline.logcli import log_app
-from pipeline.service import describe_server
+from pipeline.requests_cli import ledger_app, requests_app
+from pipeline.retention_cli import register as register_retention
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +45,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(log_app, name="log")
+register_retention(app)
+app.add_typer(requests_app, name="requests")
+app.add_typer(ledger_app, name="ledger")
 
-console = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
@@ -79,34 +89,6 @@ def _main(
     )
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
-    return typer.Exit(code)
-
-
-def _config(config_path: Path | None) -> Config:
-    try:
-        return load_config(config_path)
-    except ConfigError as error:
-        raise _fail(str(error), 2) from None
-
-
-def _catalog_path(config: Config, db: Path | None) -> Path:
-    return db.resolve() if db else config.catalog_path
-
-
-def _locked_message(error: CatalogLockedError, config: Config) -> str:
-    server = describe_server(config)
-    return f"{error}. {server}" if server else str(error)
-
-
-def _open_catalog(config: Config, db: Path | None) -> Catalog:
-    try:
-        return Catalog(_catalog_path(config, db))
-    except CatalogLockedError as error:
-        raise _fail(_locked_message(error, config)) from None
-
-
 @app.command()
 def ingest(
     paths: Annotated[
@@ -132,12 +114,12 @@ def ingest(
 
         recwatch ingest --once /var/spool/asterisk/monitor --db catalog.duckdb
     """
-    config = _config(config_path)
+    config = load_cli_config(config_path)
     targets = list(paths or [recorder.root for recorder in config.recorders])
     for target in targets:
         if not target.exists():
-            raise _fail(f"path not found: {target}; give an existing folder or file", 2)
-    with _open_catalog(config, db) as catalog:
+            raise fail(f"path not found: {target}; give an existing folder or file", 2)
+    with open_catalog(config, db) as catalog:
         ingestor = Ingestor(catalog, config)
         if once:
             _ingest_once(ingestor, targets)
@@ -208,23 +190,23 @@ def list_recordings_command(
 
         recwatch recordings --format json --db catalog.duckdb
     """
-    config = _config(config_path)
+    config = load_cli_config(config_path)
     if output_format not in ("json", "csv", "table"):
-        raise _fail(f"unknown format {output_format!r}: expected json, csv or table", 2)
-    path = _catalog_path(config, db)
+        raise fail(f"unknown format {output_format!r}: expected json, csv or table", 2)
+    path = catalog_path(config, db)
     if not path.exists():
-        raise _fail(f"catalog not found: {path}; run `recwatch ingest --once` first")
+        raise fail(f"catalog not found: {path}; run `recwatch ingest --once` first")
     try:
         con = connect(path, read_only=True)
     except CatalogLockedError as error:
-        raise _fail(_locked_message(error, config)) from None
+        raise fail(locked_message(error, config)) from None
     try:
         migrate_needed = con.execute(
             "SELECT count(*) FROM information_schema.tables"
             " WHERE table_name = 'recordings'"
         ).fetchall()[0][0]
         if not migrate_needed:
-            raise _fail(f"{path} is not a recwatch catalog: it has no recordings table")
+            raise fail(f"{path} is not a recwatch catalog: it has no recordings table")
         con.execute(f"SET TimeZone = '{config['timezone']}'")
         frame = queries.list_recordings(con, config, limit=limit)
     finally:
@@ -283,9 +265,9 @@ def analyze(
 
         recwatch analyze call.wav --format json
     """
-    config = _config(config_path)
+    config = load_cli_config(config_path)
     if not file.is_file():
-        raise _fail(f"file not found: {file}", 2)
+        raise fail(f"file not found: {file}", 2)
     try:
         stats = audio.analyze_file(
             file,
@@ -293,7 +275,7 @@ def analyze(
             frame_ms=config["audio.frame_ms"],
         )
     except RecwatchError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if output_format == "json":
         json.dump(stats, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")

@@ -19,6 +19,7 @@ import typer
 from pipeline import holds, lines, purge
 from pipeline.analysis import redact
 from pipeline.catalog import Catalog
+from pipeline.cliutil import fail, load_cli_config, open_catalog
 from pipeline.config import Config
 from pipeline.errors import RecwatchError
 
@@ -60,36 +61,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(lines_app, name="lines")
 
 
-def _load_config(config_path: Path | None) -> Config:
-    # Imported here because pipeline.cli imports this module to register it.
-    from pipeline.cli import _config
-
-    return _config(config_path)
-
-
 def _open(config: Config, db: Path | None) -> Catalog:
-    from pipeline.cli import _open_catalog
-
-    catalog = _open_catalog(config, db)
-    try:
-        catalog.write(_create_schema)
-    except BaseException:
-        catalog.close()
-        raise
-    return catalog
-
-
-def _create_schema(con) -> None:
-    # TODO: remove once the catalog migrations create these tables.
-    holds.create_schema(con)
-    purge.create_schema(con)
-    lines.create_schema(con)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    from pipeline.cli import _fail as fail
-
-    return fail(message, code)
+    return open_catalog(config, db)
 
 
 def _actor(actor: str | None) -> str:
@@ -102,7 +75,7 @@ def _parse_now(text: str | None, config: Config) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(
+        raise fail(
             f"invalid --now {text!r}: expected ISO 8601 such as "
             "2026-12-04T02:30:00+09:00",
             2,
@@ -151,7 +124,7 @@ def purge_command(
 
         recwatch purge --apply --db catalog.duckdb
     """
-    config = _load_config(config_path)
+    config = load_cli_config(config_path)
     moment = _parse_now(now, config)
     with _open(config, db) as catalog:
         try:
@@ -159,7 +132,7 @@ def purge_command(
                 catalog, config, apply=apply, now=moment, operator=_actor(operator)
             )
         except RecwatchError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
     for line in summary.lines:
         typer.echo(
             f"{line.recording_id}\t{_local(line.start_time, config)}\t"
@@ -199,8 +172,8 @@ def hold_add(
     try:
         ends_on = date.fromisoformat(until)
     except ValueError:
-        raise _fail(f"invalid --until {until!r}: expected YYYY-MM-DD", 2) from None
-    config = _load_config(config_path)
+        raise fail(f"invalid --until {until!r}: expected YYYY-MM-DD", 2) from None
+    config = load_cli_config(config_path)
     with _open(config, db) as catalog:
         try:
             hold_id = catalog.write(
@@ -215,7 +188,7 @@ def hold_add(
                 )
             )
         except RecwatchError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
     typer.echo(f"hold {hold_id} placed on recording {recording_id} until {ends_on}")
 
 
@@ -233,7 +206,7 @@ def hold_release(
 
         recwatch hold release 3 --reason "수사 종결"
     """
-    with _open(_load_config(config_path), db) as catalog:
+    with _open(load_cli_config(config_path), db) as catalog:
         try:
             hold = catalog.write(
                 lambda con: holds.release_hold(
@@ -241,7 +214,7 @@ def hold_release(
                 )
             )
         except RecwatchError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
     typer.echo(f"hold {hold.id} on recording {hold.recording_id} released")
 
 
@@ -252,7 +225,7 @@ def hold_list(db: DbOption = None, config_path: ConfigOption = None) -> None:
     Columns (tab-separated): id, recording id, state, last day, approver, placed
     by, placed at, reason.
     """
-    config = _load_config(config_path)
+    config = load_cli_config(config_path)
     with _open(config, db) as catalog:
         found = holds.list_holds(catalog.cursor())
     now = datetime.now(config.tz)
@@ -289,20 +262,20 @@ def lines_import(
 
         recwatch lines import lines.csv
     """
-    with _open(_load_config(config_path), db) as catalog:
+    with _open(load_cli_config(config_path), db) as catalog:
         try:
             count = catalog.write(
                 lambda con: lines.import_lines_csv(con, file, actor=_actor(actor))
             )
         except RecwatchError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
     typer.echo(f"lines: imported={count}")
 
 
 @lines_app.command("list")
 def lines_list(db: DbOption = None, config_path: ConfigOption = None) -> None:
     """Print the lines registry as CSV with the English column names."""
-    with _open(_load_config(config_path), db) as catalog:
+    with _open(load_cli_config(config_path), db) as catalog:
         frame = lines.list_lines(catalog.cursor())
     for column in ("valid_from", "valid_to"):
         frame[column] = frame[column].dt.strftime("%Y-%m-%d")
@@ -323,7 +296,7 @@ def lines_unapproved(
     Columns (tab-separated): recording id, start time, line, problem. The last
     line is "unapproved: N".
     """
-    config = _load_config(config_path)
+    config = load_cli_config(config_path)
     with _open(config, db) as catalog:
         frame = lines.unapproved_full_recordings(
             catalog.cursor(), config, include_deleted=include_deleted

@@ -15,7 +15,8 @@ import json
 import logging
 import os
 import threading
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -23,10 +24,14 @@ import psutil
 from pipeline.catalog import Catalog
 from pipeline.config import Config, load_config
 from pipeline.ingest import Ingestor
+from pipeline.purge_schedule import PurgeScheduler
 
 logger = logging.getLogger(__name__)
 
 SERVER_FILE_NAME = "server.json"
+# The demo's past purge runs as of this many days ago, so the calls that
+# expired since then stay on disk and show as overdue.
+DEMO_PURGE_LAG_DAYS = 4
 DEMO_DONE_MARKER = ".demo-complete"
 
 _lock = threading.Lock()
@@ -40,6 +45,7 @@ class Service:
         self.config = config
         self.catalog: Catalog | None = None
         self.ingestor: Ingestor | None = None
+        self.purge_scheduler: PurgeScheduler | None = None
         self.started_at: datetime | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -50,6 +56,8 @@ class Service:
         self.catalog = Catalog(self.config.catalog_path)
         self.ingestor = Ingestor(self.catalog, self.config)
         self.ingestor.start()
+        self.purge_scheduler = PurgeScheduler(self.catalog, self.config)
+        self.purge_scheduler.start()
         self.started_at = datetime.now(UTC)
         _write_server_file(self.config)
         if self.config["demo.enabled"]:
@@ -65,6 +73,8 @@ class Service:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
+        if self.purge_scheduler is not None:
+            self.purge_scheduler.stop()
         if self.ingestor is not None:
             self.ingestor.stop()
         if self.catalog is not None:
@@ -89,6 +99,7 @@ class Service:
                 written = demo.write_demo_spool(spool, days=self.config["demo.days"])
                 marker.write_text(f"{len(written)} files\n", encoding="utf-8")
                 logger.info("demo spool written: %d files", len(written))
+                self._purge_demo_history(len(written))
         except Exception:
             logger.exception("writing the demo spool failed; ingest goes on")
         interval_s = self.config["demo.live_interval_s"]
@@ -100,6 +111,26 @@ class Service:
                 demo.write_demo_call(spool, datetime.now(UTC), rng=rng)
             except Exception:
                 logger.exception("writing a live demo call failed; trying again")
+
+    def _purge_demo_history(self, written: int) -> None:
+        """Purge the oldest demo calls as of a few days ago, as a past purge would.
+
+        Without it a fresh demo shows no deleted recordings, and every expired
+        call would still be overdue instead of only the last few days' worth.
+        """
+        from pipeline.purge import run_purge
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not self._stop.is_set():
+            (count,) = self.catalog.query("SELECT count(*) FROM recordings")[0]
+            if count >= written * 0.9:
+                break
+            time.sleep(1)
+        as_of = datetime.now(UTC) - timedelta(days=DEMO_PURGE_LAG_DAYS)
+        summary = run_purge(
+            self.catalog, self.config, apply=True, now=as_of, operator="demo"
+        )
+        logger.info("demo history purge: %s", summary.totals_line())
 
 
 def start_service(config: Config | None = None) -> Service:

@@ -1,0 +1,49 @@
+"""Helpers shared by the ``recwatch`` command modules: errors, config, catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from pipeline.catalog import Catalog
+from pipeline.config import Config, load_config
+from pipeline.errors import CatalogLockedError, ConfigError
+from pipeline.service import describe_server
+
+# Messages go to stderr and are never wrapped, so that scripts can grep them.
+console = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` and return the Exit to raise with ``code``."""
+    console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+def load_cli_config(config_path: Path | None) -> Config:
+    """Load the configuration, exiting with status 2 when it is invalid."""
+    try:
+        return load_config(config_path)
+    except ConfigError as error:
+        raise fail(str(error), 2) from None
+
+
+def catalog_path(config: Config, db: Path | None) -> Path:
+    """Return ``--db`` when given, else the configured catalog file."""
+    return db.resolve() if db else config.catalog_path
+
+
+def locked_message(error: CatalogLockedError, config: Config) -> str:
+    """Return the lock error, naming the dashboard server when one runs."""
+    server = describe_server(config)
+    return f"{error}. {server}" if server else str(error)
+
+
+def open_catalog(config: Config, db: Path | None) -> Catalog:
+    """Open the catalog for writing, exiting with status 1 when another owns it."""
+    try:
+        return Catalog(catalog_path(config, db))
+    except CatalogLockedError as error:
+        raise fail(locked_message(error, config)) from None
