@@ -155,6 +155,22 @@ def _take_over_moved(con: duckdb.DuckDBPyConnection) -> None:
         logger.info("recording id=%d moved to %s", recording_id, redact(path))
 
 
+def _free_purged_paths(con: duckdb.DuckDBPyConnection) -> None:
+    """Move tombstones aside when a new file appears at a purged file's path.
+
+    The new file is a new recording and needs its own row, but paths are
+    unique. The tombstone keeps its id and gets ``#purged-ID`` after its path;
+    the destruction record still holds the original path.
+    """
+    moved = con.execute(
+        "UPDATE recordings SET path = path || '#purged-' || id"
+        " WHERE status = 'deleted' AND path IN (SELECT path FROM batch)"
+        " RETURNING id"
+    ).fetchall()
+    for (recording_id,) in moved:
+        logger.info("purged recording id=%d: a new file took its path", recording_id)
+
+
 def _duplicate_paths(con: duckdb.DuckDBPyConnection) -> set[str]:
     # Two present files with one content are both on disk and both must be purged,
     # so both keep a row; the flag tells the IT team the recorder wrote it twice.
@@ -204,6 +220,7 @@ def store_results(
     if analysed:
         rows = [_row(result, now) for result in analysed]
         con.register("batch", _batch_frame(rows))
+        _free_purged_paths(con)
         _take_over_moved(con)
         duplicates = _duplicate_paths(con)
         if duplicates:

@@ -88,11 +88,11 @@ class Service:
         self._threads.append(thread)
 
     def _run_demo(self) -> None:
-        from pipeline import demo
-
         spool = self.config.recorders[0].root
         marker = spool / DEMO_DONE_MARKER
         try:
+            from pipeline import demo
+
             self.catalog.write(demo.load_demo_lines)
             if not marker.exists():
                 logger.info("writing the demo recorder spool under %s", spool)
@@ -102,6 +102,7 @@ class Service:
                 self._purge_demo_history(len(written))
         except Exception:
             logger.exception("writing the demo spool failed; ingest goes on")
+            return
         interval_s = self.config["demo.live_interval_s"]
         if interval_s <= 0:
             return

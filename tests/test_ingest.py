@@ -260,3 +260,24 @@ def test_wav_header_incomplete_detects_short_file(tmp_path):
     with open(path, "r+b") as handle:
         handle.truncate(size - 1000)
     assert wav_header_incomplete(str(path), size - 1000)
+
+
+def test_new_file_at_purged_path_gets_new_row(config, catalog, executor):
+    path = write_call(spool(config), START, seed=1)
+    ingestor = Ingestor(catalog, config, executor=executor)
+    ingestor.ingest_once([spool(config)])
+    (old_id,) = catalog.query("SELECT id FROM recordings")[0]
+    catalog.write(
+        lambda con: con.execute(
+            "UPDATE recordings SET status = 'deleted', deleted_at = now() WHERE id = ?",
+            [old_id],
+        )
+    )
+    path.unlink()
+    write_call(spool(config), START, seed=2)
+    ingestor.ingest_once([spool(config)])
+    ingestor.stop()
+    found = catalog.query("SELECT id, path, status FROM recordings ORDER BY id")
+    assert found[0] == (old_id, f"{path}#purged-{old_id}", "deleted")
+    assert found[1][1:] == (str(path), "ok")
+    assert len(found) == 2
