@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 SEOUL = ZoneInfo("Asia/Seoul")
 SNAPSHOT_ENV_VAR = "RECWATCH_SNAPSHOT"
 DATA_DIR_ENV_VAR = "RECWATCH_DATA_DIR"
-DEFAULT_DATA_DIR = Path("data")
+VIOLATION_COLUMNS = ["violation", "object", "detail"]
 
 __all__ = [
     "Snapshot",
@@ -51,6 +52,9 @@ __all__ = [
     "open_snapshot",
     "open_from_environment",
     "newest_snapshot",
+    "mark_violations",
+    "collect_violations",
+    "summary_line",
 ]
 
 
@@ -96,8 +100,16 @@ class Snapshot:
 
 
 def newest_snapshot(data_dir: str | os.PathLike | None = None) -> Path:
-    """Return the newest snapshot under ``data_dir/snapshots``."""
-    folder = Path(data_dir or DEFAULT_DATA_DIR) / SNAPSHOT_DIR_NAME
+    """Return the newest snapshot under ``data_dir/snapshots``.
+
+    Without ``data_dir`` the data folder of the configuration is used
+    (``$RECWATCH_CONFIG``, else the embedded default).
+    """
+    if data_dir is None:
+        from pipeline.config import load_config
+
+        data_dir = load_config().data_dir
+    folder = Path(data_dir) / SNAPSHOT_DIR_NAME
     snapshots = list_snapshots(folder)
     if not snapshots:
         raise SnapshotError(
@@ -144,6 +156,8 @@ def open_snapshot(
 
     con = duckdb.connect(str(snapshot_path), read_only=True, config=DUCKDB_CONFIG)
     try:
+        # Instants are shown, and hours and weekdays taken, in the users' time zone.
+        con.execute("SET TimeZone = 'Asia/Seoul'")
         _check_contents(con, snapshot_path, manifest)
         if head_file is not None:
             _check_head_file(Path(head_file), snapshot_path, manifest)
@@ -159,6 +173,59 @@ def open_from_environment() -> Snapshot:
     path = os.environ.get(SNAPSHOT_ENV_VAR) or None
     data_dir = os.environ.get(DATA_DIR_ENV_VAR) or None
     return open_snapshot(path, data_dir=data_dir)
+
+
+def mark_violations(
+    kind: str,
+    rows: pd.DataFrame,
+    object_column: str,
+    detail: str | Callable[[pd.Series], str],
+) -> pd.DataFrame:
+    """Return ``rows`` as violations of ``kind``, one per row.
+
+    The result has the columns ``violation``, ``object`` (the value of
+    ``object_column``) and ``detail`` (the text, or ``detail(row)``).
+    """
+    if rows.empty:
+        return pd.DataFrame(columns=VIOLATION_COLUMNS)
+    if callable(detail):
+        details = [detail(row) for _, row in rows.iterrows()]
+    else:
+        details = [detail] * len(rows)
+    return pd.DataFrame(
+        {
+            "violation": kind,
+            "object": rows[object_column].astype(str).to_list(),
+            "detail": details,
+        }
+    )
+
+
+def collect_violations(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate violation frames into one, sorted by kind and object."""
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        return pd.DataFrame(columns=VIOLATION_COLUMNS)
+    combined = pd.concat(frames, ignore_index=True)
+    return combined.sort_values(["violation", "object"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def summary_line(
+    violations: pd.DataFrame, kinds: Sequence[str], not_checked: Sequence[str] = ()
+) -> str:
+    """Return "violations: kind=count ..." for every kind, zeros included.
+
+    Kinds in ``not_checked`` are listed as ``kind=not_checked``, because a table
+    they need is absent from the snapshot.
+    """
+    counts = violations["violation"].value_counts().to_dict()
+    parts = []
+    for kind in kinds:
+        value = "not_checked" if kind in not_checked else counts.get(kind, 0)
+        parts.append(f"{kind}={value}")
+    return "violations: " + " ".join(parts)
 
 
 def _check_contents(

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from pipeline import accesslog, auditdata, snapshots
-from pipeline.catalog import DUCKDB_CONFIG, Catalog
+from pipeline.catalog import DUCKDB_CONFIG, SCHEMA_VERSION, Catalog
 from pipeline.config import Config, build_config
 from pipeline.errors import RecwatchError
 from pipeline.snapshots import SnapshotError
@@ -100,7 +100,7 @@ def test_manifest_records_counts_head_and_hash(published: Path, catalog: Catalog
     document = _manifest(published)
     head = accesslog.head(catalog.cursor())
     assert document["taken_at"] == "2026-03-02T01:30:00+00:00"
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == SCHEMA_VERSION
     assert document["row_counts"]["recordings"] == 20
     assert document["row_counts"]["access_log"] == 5
     assert document["access_log_head"] == {"id": head.id, "hash": head.hash}
@@ -134,7 +134,9 @@ def test_viewer_snapshot_masks_phone_numbers(catalog: Catalog, config: Config):
     path = snapshots.publish_snapshot(catalog, config, role="viewer")
     with auditdata.open_snapshot(path) as snapshot:
         numbers = snapshot.sql("SELECT DISTINCT other_party FROM recordings")
-        assert snapshot.manifest.masking == "masked: recordings.other_party"
+        masking = snapshot.manifest.masking
+    assert masking.startswith("masked: ")
+    assert "recordings.other_party" in masking
     assert numbers["other_party"].tolist() == ["02-****-1234"]
 
 
@@ -226,7 +228,7 @@ def test_open_describes_time_in_seoul(published: Path):
 def test_open_has_table(published: Path):
     with auditdata.open_snapshot(published) as snapshot:
         assert snapshot.has_table("recordings")
-        assert not snapshot.has_table("holds")
+        assert not snapshot.has_table("no_such_table")
 
 
 def test_open_is_read_only(published: Path):
@@ -318,10 +320,13 @@ def test_rewritten_head_fails_chain_head(published: Path):
 
 def test_changed_schema_version_fails(published: Path):
     _edit_with_duckdb(
-        published, "UPDATE schema_migrations SET version = 7 WHERE version = 2"
+        published,
+        f"UPDATE schema_migrations SET version = 99 WHERE version = {SCHEMA_VERSION}",
     )
     _rewrite_manifest_sha(published)
-    with pytest.raises(SnapshotError, match="schema version mismatch .*manifest 2"):
+    with pytest.raises(
+        SnapshotError, match=f"schema version mismatch .*manifest {SCHEMA_VERSION}"
+    ):
         auditdata.open_snapshot(published)
 
 
