@@ -1,0 +1,268 @@
+"""Commands ``recwatch snapshot`` and ``recwatch report``: snapshots and HTML reports.
+
+``snapshot`` publishes a snapshot when no server owns the catalog; while the
+dashboard server runs, it publishes snapshots itself on a schedule. ``report``
+executes an auditor notebook against a snapshot with nbclient and writes it as
+one standalone HTML file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Annotated
+
+import nbformat
+import typer
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from pipeline import auditdata, snapshots
+from pipeline.catalog import Catalog
+from pipeline.cliutil import catalog_path, fail, load_cli_config, locked_message
+from pipeline.config import PROJECT_DIR, Config, load_config
+from pipeline.errors import CatalogLockedError, RecwatchError
+
+logger = logging.getLogger(__name__)
+
+NOTEBOOK_DIR = PROJECT_DIR / "notebooks"
+REPORTS = ("retention_audit", "access_audit", "requests_audit", "quality_audit")
+KERNEL_NAME = "python3"
+DEFAULT_CELL_TIMEOUT_S = 600
+
+report_app = typer.Typer(add_completion=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML configuration file (default: $RECWATCH_CONFIG, else the "
+        "embedded default under data/).",
+        dir_okay=False,
+    ),
+]
+
+
+@report_app.command("snapshot")
+def snapshot_command(
+    config_path: ConfigOption = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db", help="Catalog file; overrides catalog_path of the config."
+        ),
+    ] = None,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Reason stored in the manifest.")
+    ] = "manual",
+) -> None:
+    """Publish a read-only snapshot of the catalog for auditors."""
+    config = load_cli_config(config_path)
+    try:
+        catalog = Catalog(catalog_path(config, db))
+    except CatalogLockedError as error:
+        hint = (
+            "The dashboard server publishes snapshots on its schedule, so use the "
+            f"newest one under {snapshots.snapshot_dir(config)}, or request one "
+            "from the dashboard"
+        )
+        raise fail(f"{locked_message(error, config)}. {hint}.") from None
+    with catalog:
+        path = snapshots.publish_snapshot(catalog, config, reason=reason)
+    typer.echo(str(path))
+
+
+@report_app.command("report")
+def report_command(
+    name: Annotated[
+        str, typer.Argument(help=f"Notebook to run: one of {', '.join(REPORTS)}.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot",
+            help="Snapshot file (default: the newest under the data folder).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    config_path: ConfigOption = None,
+    timeout_s: Annotated[
+        int, typer.Option("--timeout", help="Time limit per notebook cell, in s.")
+    ] = DEFAULT_CELL_TIMEOUT_S,
+) -> None:
+    """Run an auditor notebook against a snapshot and write it as HTML."""
+    if name not in REPORTS:
+        raise fail(
+            f"report {name!r} is unknown. Expected one of {', '.join(REPORTS)}.", 2
+        )
+    config = load_cli_config(config_path)
+    try:
+        written = write_report(
+            name, out, snapshot=snapshot, config=config, timeout_s=timeout_s
+        )
+    except RecwatchError as error:
+        raise fail(str(error)) from None
+    typer.echo(str(written))
+
+
+def write_report(
+    name: str,
+    out: Path,
+    *,
+    snapshot: Path | None = None,
+    config: Config | None = None,
+    timeout_s: int = DEFAULT_CELL_TIMEOUT_S,
+) -> Path:
+    """Execute notebook ``name`` against a verified snapshot and write HTML to ``out``.
+
+    Raises :class:`RecwatchError` when the snapshot fails verification or a cell
+    raises. When a cell raises, the HTML is written first, so the error can be read.
+    """
+    data_dir = (config or load_config()).data_dir
+    snapshot_path = Path(snapshot) if snapshot else auditdata.newest_snapshot(data_dir)
+    # Checked here first, so that a tampered snapshot stops the report with the
+    # check that failed instead of a traceback inside the notebook.
+    auditdata.open_snapshot(snapshot_path).close()
+
+    notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    failure = execute_notebook(notebook, snapshot_path.resolve(), timeout_s=timeout_s)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(notebook_to_html(notebook, title=name), encoding="utf-8")
+    logger.info("report written: %s from %s", out, snapshot_path.name)
+    if failure is not None:
+        raise RecwatchError(
+            f"report {name} failed on snapshot {snapshot_path.name}: {failure}. "
+            f"The partial report is in {out}."
+        )
+    return out
+
+
+def execute_notebook(
+    notebook: nbformat.NotebookNode, snapshot_path: Path, *, timeout_s: int
+) -> str | None:
+    """Run every cell with the snapshot in ``$RECWATCH_SNAPSHOT``; return the error.
+
+    The kernel is started from this process, so it inherits the environment;
+    jupyter_client starts the ``python3`` kernel with this interpreter.
+    """
+    previous = os.environ.get(auditdata.SNAPSHOT_ENV_VAR)
+    os.environ[auditdata.SNAPSHOT_ENV_VAR] = str(snapshot_path)
+    try:
+        client = NotebookClient(
+            notebook,
+            kernel_name=KERNEL_NAME,
+            timeout=timeout_s,
+            resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+        )
+        client.execute()
+    except CellExecutionError as error:
+        logger.error("notebook cell failed: %s", str(error).splitlines()[0])
+        return _strip_ansi(str(error)).strip().splitlines()[-1]
+    finally:
+        if previous is None:
+            os.environ.pop(auditdata.SNAPSHOT_ENV_VAR, None)
+        else:
+            os.environ[auditdata.SNAPSHOT_ENV_VAR] = previous
+    return None
+
+
+def notebook_to_html(notebook: nbformat.NotebookNode, *, title: str) -> str:
+    """Return an executed notebook as one standalone HTML page.
+
+    nbconvert's HTMLExporter is used when it is installed.
+    """
+    try:
+        from nbconvert import HTMLExporter
+    except ImportError:
+        return _render_html(notebook, title=title)
+    exporter = HTMLExporter(embed_images=True)
+    body, _ = exporter.from_notebook_node(notebook)
+    return body
+
+
+# NOTE: a small renderer in place of nbconvert, which the venv does not provide. It
+# shows Markdown, code, streams, errors, HTML, JavaScript and PNG outputs only.
+_PAGE = """<!DOCTYPE html>
+<html lang="ko"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: "NanumGothic", sans-serif; max-width: 1100px; margin: 2em auto; }}
+.input {{ border-left: 3px solid #ccc; padding-left: .5em; margin: .5em 0; }}
+.output pre, .input pre {{ white-space: pre-wrap; }}
+.error {{ color: #b00; }}
+table.dataframe {{ border-collapse: collapse; font-size: 90%; }}
+table.dataframe td, table.dataframe th {{ border: 1px solid #ccc; padding: 2px 6px; }}
+{pygments_css}
+</style></head><body>
+{cells}
+</body></html>
+"""
+
+
+def _render_html(notebook: nbformat.NotebookNode, *, title: str) -> str:
+    from markdown_it import MarkdownIt
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    markdown = MarkdownIt("commonmark").enable("table")
+    formatter = HtmlFormatter()
+    parts = []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            parts.append(f'<div class="markdown">{markdown.render(cell.source)}</div>')
+        elif cell.cell_type == "code":
+            code = highlight(cell.source, PythonLexer(), formatter)
+            parts.append(f'<div class="input">{code}</div>')
+            parts.extend(_render_output(output) for output in cell.get("outputs", []))
+    return _PAGE.format(
+        title=html.escape(title),
+        pygments_css=formatter.get_style_defs(".highlight"),
+        cells="\n".join(parts),
+    )
+
+
+def _render_output(output: nbformat.NotebookNode) -> str:
+    kind = output.get("output_type")
+    if kind == "stream":
+        text = html.escape(output.get("text", ""))
+        return f'<div class="output"><pre>{text}</pre></div>'
+    if kind == "error":
+        text = _strip_ansi("\n".join(output.get("traceback", [])))
+        return f'<div class="output error"><pre>{html.escape(text)}</pre></div>'
+    data = output.get("data", {})
+    pieces = []
+    if "text/html" in data:
+        pieces.append(data["text/html"])
+    if "application/javascript" in data:
+        pieces.append(f"<script>{data['application/javascript']}</script>")
+    if "image/png" in data:
+        png = data["image/png"]
+        if isinstance(png, bytes):
+            png = base64.b64encode(png).decode("ascii")
+        pieces.append(f'<img src="data:image/png;base64,{png}">')
+    if not pieces and "text/plain" in data:
+        pieces.append(f"<pre>{html.escape(data['text/plain'])}</pre>")
+    return f'<div class="output">{"".join(pieces)}</div>' if pieces else ""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+__all__ = [
+    "report_app",
+    "snapshot_command",
+    "report_command",
+    "write_report",
+    "notebook_to_html",
+]
