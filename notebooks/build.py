@@ -357,6 +357,7 @@ found.append(auditdata.mark_violations(
         "code",
         """\
 # The snapshot connection runs in Asia/Seoul, so hour() and isodow() are local.
+# TODO: Korean public holidays count as working days here.
 after_hours = snapshot.sql(
     \"\"\"
     SELECT id, "at", actor, action, object_ids, result
@@ -400,6 +401,8 @@ if not activity.empty:
     (
         "code",
         """\
+# NOTE: no recwatch module writes access_log_reviews yet. This check expects
+# one row per reviewed month, with the month as text "YYYY-MM".
 if snapshot.has_table("access_log_reviews"):
     months = snapshot.sql(
         \"\"\"

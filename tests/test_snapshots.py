@@ -140,6 +140,30 @@ def test_viewer_snapshot_masks_phone_numbers(catalog: Catalog, config: Config):
     assert numbers["other_party"].tolist() == ["02-****-1234"]
 
 
+def test_viewer_snapshot_masks_requester(catalog: Catalog, config: Config):
+    def add_request(con) -> None:
+        con.execute(
+            "INSERT INTO requests (id, number, status, access_kind, requested_at,"
+            " created_by, requester_name, requester_birth, requester_address,"
+            " requester_contact, recorded_at, recorded_phone, purpose, relation,"
+            " reason, updated_at) VALUES (1, '2026-0001', 'submitted', 'view',"
+            " now(), 'kim.op', '홍길동', '1990-01-02', '가상시 중앙로 1',"
+            " '010-0000-1234', now(), '0200001234', '확인', '당사자', '확인', now())"
+        )
+
+    catalog.write(add_request)
+    path = snapshots.publish_snapshot(catalog, config, role="viewer")
+    with auditdata.open_snapshot(path) as snapshot:
+        row = snapshot.sql(
+            "SELECT requester_name, requester_birth, requester_contact,"
+            " recorded_phone FROM requests"
+        ).iloc[0]
+    assert row["requester_name"] == "홍*동"
+    assert row["requester_birth"] == "1990-**-**"
+    assert row["requester_contact"] == "010-****-1234"
+    assert row["recorded_phone"] == "02-****-1234"
+
+
 def test_publish_unknown_role_raises(catalog: Catalog, config: Config):
     with pytest.raises(RecwatchError, match="snapshot role 'guest' is unknown"):
         snapshots.publish_snapshot(catalog, config, role="guest")
