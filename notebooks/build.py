@@ -788,6 +788,9 @@ def build(name: str) -> nbformat.NotebookNode:
         new_markdown_cell(text) if kind == "md" else new_code_cell(text)
         for kind, text in NOTEBOOKS[name]
     ]
+    # Fixed cell ids keep a rebuild without source changes free of diffs.
+    for index, cell in enumerate(cells):
+        cell.id = f"{name}-{index}"
     notebook = new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {
         "name": "python3",

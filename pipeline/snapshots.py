@@ -413,7 +413,7 @@ class SnapshotPublisher:
         if self._thread is not None:
             return
         self._thread = threading.Thread(
-            target=self._run, name="snapshot-publisher", daemon=True
+            target=self._run, name="recwatch-snapshots", daemon=True
         )
         self._thread.start()
         logger.info(
