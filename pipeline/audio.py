@@ -304,11 +304,11 @@ class _NoticeRequest:
 
 
 def warm_up(notice_clip: str | os.PathLike | None = None) -> None:
-    """Import librosa and compute the notice reference features before any file.
+    """Prepare notice detection and webrtcvad before the first file.
 
     An analysis worker calls this once at start, so that the first file it
-    analyses does not pay for importing librosa, compiling its numba functions
-    and reading the clip. The reference is prepared for 8 kHz, the rate of
+    analyses does not pay for building the mel filter bank and reading and
+    analysing the clip. The reference is prepared for 8 kHz, the rate of
     telephone recordings. Other rates compute theirs on first use.
     """
     notice.warm_up(notice_clip, sample_rate=8000)
@@ -661,8 +661,12 @@ class _SignalStats:
         if not len(samples):
             return
         frames = samples.reshape(-1, self.frame_length, self.channels)
-        # The standard deviation over a frame is its RMS after removing the frame mean.
-        frame_rms = frames.std(axis=1, dtype=np.float64)
+        # The RMS after removing the frame mean is the frame's standard deviation.
+        # Centring first and summing squares with einsum gives the same values as
+        # ndarray.std at less than half its cost.
+        centred = frames - frames.mean(axis=1, keepdims=True)
+        squares = np.einsum("ijk,ijk->ik", centred, centred)
+        frame_rms = np.sqrt(squares / self.frame_length, dtype=np.float64)
         silent = (frame_rms < self.threshold).all(axis=1)
         self._count_runs(silent)
         self.activity.add_frames(frames, frame_rms)

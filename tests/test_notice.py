@@ -286,3 +286,60 @@ def test_analyze_empty_file_with_clip(tmp_path):
 
     assert result["verdict"] == "empty"
     assert result["notice"] == {"found": False, "offset_s": None, "score": 0.0}
+
+
+# -- agreement with librosa -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sample_rate", [pytest.param(r, id=f"{r}") for r in (8000, 16000)]
+)
+def test_mel_filter_bank_matches_librosa(sample_rate):
+    import librosa
+
+    n_fft, _ = notice.frame_sizes(sample_rate)
+    expected = librosa.filters.mel(
+        sr=sample_rate,
+        n_fft=n_fft,
+        n_mels=notice.MEL_BANDS,
+        fmin=notice.FMIN_HZ,
+        fmax=notice.FMAX_HZ,
+    )
+
+    np.testing.assert_allclose(
+        notice.mel_filter_bank(sample_rate, n_fft), expected, rtol=1e-5, atol=1e-8
+    )
+
+
+def test_log_mel_matches_librosa():
+    import librosa
+
+    samples = synth.load_notice()
+    n_fft, hop = notice.frame_sizes(RATE)
+    mel = librosa.feature.melspectrogram(
+        y=samples,
+        sr=RATE,
+        n_fft=n_fft,
+        hop_length=hop,
+        n_mels=notice.MEL_BANDS,
+        fmin=notice.FMIN_HZ,
+        fmax=notice.FMAX_HZ,
+    )
+    expected = librosa.power_to_db(mel, ref=np.max, amin=1e-10, top_db=60.0)
+
+    np.testing.assert_allclose(notice.log_mel(samples, RATE), expected, atol=1e-3)
+
+
+def test_trim_matches_librosa():
+    import librosa
+
+    samples, _ = sf.read(CLIP, dtype="float32")
+    n_fft, hop = notice.frame_sizes(RATE)
+    expected, _ = librosa.effects.trim(
+        samples, top_db=notice.TRIM_TOP_DB, frame_length=n_fft, hop_length=hop
+    )
+
+    trimmed = notice._trim_silence(samples, n_fft, hop)
+
+    assert len(trimmed) == len(expected)
+    np.testing.assert_array_equal(trimmed, expected)
