@@ -10,7 +10,9 @@ import html
 import io
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
+import openpyxl
 import pytest
 import pyzipper
 from request_fixtures import (
@@ -27,13 +29,21 @@ from request_fixtures import (
     provide_by_viewing,
 )
 
-from pipeline import requests, returns
+from pipeline import holds, requests, returns
+from pipeline.auth import User
 from pipeline.catalog import Catalog
+from pipeline.purge_schedule import PurgeScheduler
 from pipeline.service import Service
+from pipeline.views.holds_page import HoldsPage
+from pipeline.views.ledger_page import LedgerPage
+from pipeline.views.lines_page import LinesPage
 from pipeline.views.pending_page import PendingReturnsPage
+from pipeline.views.purge_panel import PurgePage, purge_status_html
 from pipeline.views.requests_page import RequestsPage
 
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=SEOUL)
+# Made-up users for role combinations that request_fixtures does not cover.
+ADMIN_WITH_RECORDINGS = User("seo.admin", "서관리", ("admin", "operator"), "정보통신과")
 
 
 @pytest.fixture
@@ -554,3 +564,297 @@ def test_action_without_open_request(service):
 
     assert not page.detail.close()
     assert "no request is selected" in alert_text(page.detail)
+
+
+# --- ledger page ----------------------------------------------------------------------
+
+
+def test_ledger_shows_three_approvals(service, tmp_path):
+    approved_request(service.catalog, tmp_path / "calls")
+    page = LedgerPage(service, user=OPERATOR, clock=lambda: NOW)
+
+    row = page.table.value.iloc[0]
+
+    assert row["관리번호"] == "2026-0001"
+    assert row["성명(기관명)"] == "홍길동"
+    assert row["담당자"].startswith("이담당")
+    assert row["팀장"].startswith("박팀장")
+    assert row["과장"].startswith("최과장")
+    assert page._note.object == ""
+
+
+def test_ledger_exports_read_back(service, tmp_path):
+    approved_request(service.catalog, tmp_path / "calls")
+    page = LedgerPage(service, user=OPERATOR, clock=lambda: NOW)
+
+    csv_text = page.csv_bytes().decode("utf-8-sig")
+    workbook = openpyxl.load_workbook(io.BytesIO(page.xlsx_bytes()))
+    sheet = workbook.active
+    html_text = page.html_bytes().decode("utf-8")
+
+    assert csv_text.splitlines()[0].startswith("관리번호,신청일시,성명(기관명)")
+    assert "홍길동" in csv_text
+    assert sheet["A3"].value == "관리번호"
+    assert sheet["A4"].value == "2026-0001"
+    assert sheet["C4"].value == "홍길동"
+    assert "관리대장" in html_text
+    assert page.xlsx_download.filename == "ledger.xlsx"
+
+
+def test_ledger_masked_for_viewer_role(service, tmp_path):
+    approved_request(service.catalog, tmp_path / "calls")
+    # A viewer lacks view_recordings, so the masked ledger is built directly.
+    page = LedgerPage(service, user=VIEWER, clock=lambda: NOW)
+
+    assert page.table.value.empty
+    assert "view_recordings" in alert_text(page)
+    assert page.csv_bytes() == b""
+    assert page.mask_personal()
+
+
+def test_ledger_masks_personal_columns(service, tmp_path):
+    approved_request(service.catalog, tmp_path / "calls")
+    page = LedgerPage(service, user=OPERATOR, clock=lambda: NOW)
+    # Every role with view_recordings also has view_personal, so masking is
+    # checked through the page's own switch.
+    page.mask_personal = lambda: True
+
+    rows = page.rows()
+
+    assert rows.loc[0, "성명(기관명)"] != "홍길동"
+    assert rows.loc[0, "녹취전화번호"] != "02-0000-1234"
+    assert rows.loc[0, "관리번호"] == "2026-0001"
+
+
+# --- holds page -----------------------------------------------------------------------
+
+
+def test_place_and_release_hold(service, tmp_path):
+    recording = add_recording(service.catalog, tmp_path / "calls", CALL_START)
+    page = HoldsPage(service, user=OPERATOR, clock=lambda: NOW)
+    page.recording_id.value = recording
+    page.reason.value = "감사원 감사 증거"
+    page.approver.value = "정보통신과장"
+    page.ends_on.value = date(2026, 6, 30)
+
+    hold_id = page.place()
+
+    assert hold_id is not None
+    assert list(page.table.value["id"]) == [hold_id]
+    assert page.table.value.loc[0, "state"] == "유효"
+    assert list(page.release_select.options.values()) == [hold_id]
+
+    page.release_select.value = hold_id
+    assert page.release() is None
+    assert "missing reason" in alert_text(page)
+    page.release_reason.value = "감사 종결"
+    released = page.release()
+
+    assert released.release_reason == "감사 종결"
+    assert page.table.value.empty
+    page.active_only.value = False
+    assert page.table.value.loc[0, "state"] == "해제"
+
+
+@pytest.mark.parametrize(
+    ("recording_id", "ends_on", "expected"),
+    [
+        pytest.param(None, date(2026, 6, 30), "no recording id", id="no-recording"),
+        pytest.param(999, date(2026, 6, 30), "recording 999 not found", id="unknown"),
+        pytest.param(1, None, "no end date", id="no-end-date"),
+        pytest.param(1, date(2026, 3, 3), "must be later than today", id="past-end"),
+    ],
+)
+def test_place_hold_errors_show(service, tmp_path, recording_id, ends_on, expected):
+    add_recording(service.catalog, tmp_path / "calls", CALL_START)
+    page = HoldsPage(service, user=OPERATOR, clock=lambda: NOW)
+    page.recording_id.value = recording_id
+    page.reason.value = "증거"
+    page.approver.value = "과장"
+    page.ends_on.value = ends_on
+
+    assert page.place() is None
+
+    assert expected in alert_text(page)
+
+
+def test_approver_cannot_place_hold(service, tmp_path):
+    recording = add_recording(service.catalog, tmp_path / "calls", CALL_START)
+    page = HoldsPage(service, user=TEAM_LEADER, clock=lambda: NOW)
+    page.recording_id.value = recording
+    page.reason.value = "증거"
+    page.approver.value = "과장"
+    page.ends_on.value = date(2026, 6, 30)
+
+    assert not page._place_section.visible
+    assert page.place() is None
+    assert "place_hold" in alert_text(page)
+
+
+def test_expired_hold_listed_as_expired(service, tmp_path):
+    recording = add_recording(service.catalog, tmp_path / "calls", CALL_START)
+    service.catalog.write(
+        lambda con: holds.place_hold(
+            con,
+            recording,
+            reason="증거",
+            approver="과장",
+            ends_on=date(2026, 3, 10),
+            actor=OPERATOR.username,
+            now=NOW,
+        )
+    )
+    later = datetime(2026, 3, 20, tzinfo=SEOUL)
+    page = HoldsPage(service, user=OPERATOR, clock=lambda: later)
+
+    assert page.table.value.empty
+    page.active_only.value = False
+    assert page.table.value.loc[0, "state"] == "만료"
+    assert page.release_select.options == {}
+
+
+# --- lines page -----------------------------------------------------------------------
+
+LINES_CSV = (
+    "회선번호,부서,녹취방식,승인문서번호,승인자,유효시작,유효종료\n"
+    "2101,민원과,전수,정보-2026-001,정보통신과장,2026-01-01,2026-12-31\n"
+    "2102,세무과,선택,,,,\n"
+)
+
+
+def full_recording(service, folder: Path, line: str, seed: int) -> int:
+    recording = add_recording(service.catalog, folder, CALL_START, line=line, seed=seed)
+    service.catalog.write(
+        lambda con: con.execute(
+            "UPDATE recordings SET mode = 'full' WHERE id = ?", [recording]
+        )
+    )
+    return recording
+
+
+def test_lines_import_and_unapproved_flags(service, tmp_path):
+    full_recording(service, tmp_path / "calls", "2101", seed=1)
+    unapproved = full_recording(service, tmp_path / "calls", "2102", seed=2)
+    unknown = full_recording(service, tmp_path / "calls", "2999", seed=3)
+    page = LinesPage(service, user=ADMIN_WITH_RECORDINGS, clock=lambda: NOW)
+    assert page.table.value.empty
+    assert len(page.unapproved.value) == 3
+
+    page.upload.filename = "lines.csv"
+    page.upload.value = LINES_CSV.encode("utf-8")
+    assert page.import_csv() == 2
+
+    assert list(page.table.value["number"]) == ["2101", "2102"]
+    assert list(page.table.value["mode"]) == ["전수", "선택"]
+    assert page.table.value.loc[0, "valid_from"] == "2026-01-01"
+    rows = page.unapproved.value
+    assert list(rows["id"]) == [unapproved, unknown]
+    assert list(rows["problem"]) == ["선택 녹취로 등록된 회선", "회선 대장에 없는 회선"]
+    assert page._warning.visible
+    assert "2건" in page._warning.object
+    styles = page.unapproved.style._compute().ctx
+    assert "color" in dict(styles[(0, 0)])
+
+
+def test_lines_import_invalid_csv_changes_nothing(service):
+    page = LinesPage(service, user=ADMIN_WITH_RECORDINGS, clock=lambda: NOW)
+    page.upload.filename = "lines.csv"
+    page.upload.value = "회선번호,녹취방식\n2101,가끔\n".encode()
+
+    assert page.import_csv() is None
+
+    assert "invalid recording mode '가끔'" in alert_text(page)
+    assert page.table.value.empty
+
+
+def test_lines_import_needs_settings_right(service):
+    page = LinesPage(service, user=OPERATOR, clock=lambda: NOW)
+    page.upload.filename = "lines.csv"
+    page.upload.value = LINES_CSV.encode("utf-8")
+
+    assert not page._import_row.visible
+    assert page.import_csv() is None
+    assert "change_settings" in alert_text(page)
+
+
+# --- purge status and purge page ------------------------------------------------------
+
+
+def expired_recording(service, seed: int) -> int:
+    spool = service.config.recorders[0].root
+    start = NOW - timedelta(days=40)
+    return add_recording(service.catalog, spool / "old", start, seed=seed)
+
+
+def test_purge_status_counts_overdue(service):
+    expired_recording(service, seed=1)
+    service.purge_scheduler = PurgeScheduler(service.catalog, service.config)
+    service.purge_scheduler.next_run = datetime(2026, 3, 4, 2, 30, tzinfo=SEOUL)
+
+    status_html = purge_status_html(service, "ko", now=NOW)
+
+    assert 'data-overdue="1"' in status_html
+    assert "2026-03-04 02:30" in status_html
+    assert "없음" in status_html
+    assert "?page=retention" in status_html
+
+
+def test_purge_dry_run_then_confirmed_apply(service):
+    recording = expired_recording(service, seed=1)
+    [(stored_path,)] = service.catalog.query(
+        "SELECT path FROM recordings WHERE id = ?", [recording]
+    )
+    path = Path(stored_path)
+    page = PurgePage(service, user=OPERATOR, clock=lambda: NOW)
+    assert page.apply_button.disabled
+
+    summary = page.dry_run()
+
+    assert summary.deleted == 1
+    assert path.exists()
+    assert page.table.value.loc[0, "outcome"] == "삭제 대상"
+    assert page.apply_button.disabled
+    assert page.apply() is None
+    assert path.exists()
+
+    page.confirm.value = True
+    assert not page.apply_button.disabled
+    applied = page.apply()
+
+    assert applied.apply
+    assert applied.deleted == 1
+    assert not path.exists()
+    assert page.table.value.loc[0, "outcome"] == "삭제"
+    assert page.apply_button.disabled
+    assert "삭제 1건" in page._totals.object
+    assert 'data-overdue="0"' in purge_status_html(service, "ko", now=NOW)
+
+
+def test_purge_page_keeps_held_recording(service):
+    recording = expired_recording(service, seed=2)
+    service.catalog.write(
+        lambda con: holds.place_hold(
+            con,
+            recording,
+            reason="증거",
+            approver="과장",
+            ends_on=date(2026, 6, 30),
+            actor=OPERATOR.username,
+            now=NOW,
+        )
+    )
+    page = PurgePage(service, user=OPERATOR, clock=lambda: NOW)
+
+    summary = page.dry_run()
+
+    assert summary.held == 1
+    assert page.table.value.loc[0, "outcome"] == "보존 조치"
+
+
+def test_purge_refused_for_approver(service):
+    expired_recording(service, seed=3)
+    page = PurgePage(service, user=TEAM_LEADER, clock=lambda: NOW)
+
+    assert not page._actions.visible
+    assert page.dry_run() is None
+    assert "'purge'" in alert_text(page)

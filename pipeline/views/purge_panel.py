@@ -1,0 +1,245 @@
+"""Purge status for the overview, and the purge page for operators (파기).
+
+:class:`PurgeStatus` shows the last and next scheduled purge and how many
+recordings are past their retention period and still on disk, which is a
+violation and should be 0. :class:`PurgePage` runs a dry run that lists what a
+purge would delete, and applies the purge only after the operator ticks a
+confirmation.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import pandas as pd
+import panel as pn
+import param
+
+from pipeline import purge, queries
+from pipeline.views.formatting import escape, format_time
+from pipeline.views.i18n import STATE_COLORS, label
+from pipeline.views.workflow_base import WorkflowPage, plain_table
+
+logger = logging.getLogger(__name__)
+
+RETENTION_LINK = "?page=retention"
+OK_COLOR = "#2e7d32"
+
+COLUMNS = {
+    "recording_id": "wf.recording_id",
+    "start_time": "wf.recorded_at",
+    "outcome": "wf.outcome",
+    "reason": "wf.hold_reason",
+    "path": "wf.path",
+}
+
+
+def last_run(cursor) -> tuple[datetime | None, str | None]:
+    """Return the finish time and status of the newest applied purge run."""
+    rows = cursor.execute(
+        "SELECT finished_at, status FROM purge_runs WHERE mode = 'apply'"
+        " ORDER BY started_at DESC, id DESC LIMIT 1"
+    ).fetchall()
+    return rows[0] if rows else (None, None)
+
+
+def purge_status_html(service, language: str, now: datetime | None = None) -> str:
+    """Return the purge status block: last run, next run and overdue files."""
+    config = service.config
+    cursor = service.catalog.cursor()
+    finished_at, status = last_run(cursor)
+    scheduler = service.purge_scheduler
+    next_run = scheduler.next_run if scheduler is not None else None
+    error = scheduler.last_error if scheduler is not None else None
+    overdue = queries.state_counts(cursor, config, now=now)["overdue"]
+    color = STATE_COLORS["overdue"] if overdue else OK_COLOR
+    never = label("never", language)
+    last_text = format_time(finished_at, config.tz) if finished_at else never
+    if status and status != "completed":
+        last_text += f" ({status})"
+    next_text = (
+        format_time(next_run, config.tz)
+        if next_run
+        else label("wf.not_scheduled", language)
+    )
+    rows = [
+        (label("wf.last_purge", language), escape(last_text), ""),
+        (label("wf.next_purge", language), escape(next_text), ""),
+        (
+            label("wf.overdue_files", language),
+            f"{overdue:,}",
+            f"color:{color};font-weight:700",
+        ),
+    ]
+    if error:
+        rows.append(
+            (
+                label("wf.purge_error", language),
+                escape(error),
+                f"color:{STATE_COLORS['overdue']}",
+            )
+        )
+    body = "".join(
+        f'<tr><th style="text-align:left;padding:2px 12px 2px 0">{escape(name)}</th>'
+        f'<td class="purge-{index}" style="{style}">{value}</td></tr>'
+        for index, (name, value, style) in enumerate(rows)
+    )
+    link = (
+        f'<a href="{RETENTION_LINK}" class="retention-link">'
+        f"{escape(label('wf.retention_link', language))}</a>"
+    )
+    return (
+        f'<div class="purge-status" data-overdue="{overdue}">'
+        f"<table>{body}</table>{link}</div>"
+    )
+
+
+class PurgeStatus(pn.viewable.Viewer):
+    """The overview's purge block: last run, next run and overdue count."""
+
+    language = param.Selector(default="ko", objects=["ko", "en"])
+
+    def __init__(self, service, **params):
+        super().__init__(**params)
+        self._service = service
+        self._title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+        self._body = pn.pane.HTML("", css_classes=["purge-status-pane"])
+        self._layout = pn.Column(self._title, self._body, sizing_mode="stretch_width")
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    @param.depends("language", watch=True)
+    def refresh(self) -> None:
+        """Read the purge runs, the schedule and the overdue count again."""
+        self._title.object = f"### {label('wf.purge_status', self.language)}"
+        self._body.object = purge_status_html(self._service, self.language)
+
+
+class PurgePage(WorkflowPage):
+    """Dry run and confirmed purge of expired recordings, for operators."""
+
+    def __init__(self, service, user=None, **params):
+        super().__init__(service, user, **params)
+        self.status = PurgeStatus(service, language=self.language)
+        self._title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+        self.dry_run_button = pn.widgets.Button(css_classes=["purge-dry-run"])
+        self.confirm = pn.widgets.Checkbox(value=False, css_classes=["purge-confirm"])
+        self.apply_button = pn.widgets.Button(
+            color="danger", disabled=True, css_classes=["purge-apply"]
+        )
+        self._totals = pn.pane.HTML("", css_classes=["purge-totals"])
+        self.table = plain_table("purge-table")
+        self.summary: purge.PurgeSummary | None = None
+        self.dry_run_button.on_click(lambda _event: self.dry_run())
+        self.apply_button.on_click(lambda _event: self.apply())
+        self.confirm.param.watch(lambda _event: self._enable_apply(), "value")
+        self._actions = pn.Column(
+            self.dry_run_button,
+            self.confirm,
+            self.apply_button,
+            sizing_mode="stretch_width",
+        )
+        self._layout = pn.Column(
+            self.alert,
+            self.status,
+            self._title,
+            self._actions,
+            self._totals,
+            self.table,
+            sizing_mode="stretch_width",
+        )
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    @param.depends("language", watch=True)
+    def refresh(self) -> None:
+        """Show the labels, the purge status and the last result again."""
+        text = self.text
+        self.status.language = self.language
+        self.status.refresh()
+        self._title.object = f"### {text('wf.purge')}"
+        self.dry_run_button.label = text("wf.dry_run")
+        self.confirm.label = text("wf.confirm_purge")
+        self.apply_button.label = text("wf.apply_purge")
+        self._actions.visible = self.allowed("purge")
+        self._enable_apply()
+        self._show_summary()
+
+    def _enable_apply(self) -> None:
+        # The purge deletes beyond recovery: it needs a dry run to look at and
+        # an explicit confirmation first.
+        self.apply_button.disabled = not (
+            self.confirm.value and self.summary is not None and not self.summary.apply
+        )
+
+    def dry_run(self) -> purge.PurgeSummary | None:
+        """List what a purge would delete now, without touching any file."""
+        return self._run(apply=False)
+
+    def apply(self) -> purge.PurgeSummary | None:
+        """Purge the expired unheld recordings, after a dry run and confirmation."""
+        if not self.confirm.value:
+            self.show_error(self.text("wf.confirm_purge"))
+            return None
+        return self._run(apply=True)
+
+    def _run(self, *, apply: bool) -> purge.PurgeSummary | None:
+        self.clear_alert()
+
+        def run() -> purge.PurgeSummary:
+            user = self.acting_user("purge")
+            return purge.run_purge(
+                self.catalog,
+                self.config,
+                apply=apply,
+                now=self.now(),
+                operator=user.username,
+            )
+
+        summary = self.attempt(run)
+        if summary is None:
+            return None
+        self.summary = summary
+        self.confirm.value = False
+        self.refresh()
+        return summary
+
+    def _show_summary(self) -> None:
+        summary = self.summary
+        if summary is None:
+            self._totals.object = ""
+            self.table.visible = False
+            return
+        key = "wf.purge_totals" if summary.apply else "wf.purge_dry_totals"
+        self._totals.object = escape(
+            self.text(
+                key,
+                deleted=summary.deleted,
+                held=summary.held,
+                skipped=summary.skipped,
+                errors=summary.errors,
+            )
+        )
+        self.table.titles = {column: self.text(k) for column, k in COLUMNS.items()}
+        self.table.value = self.rows(summary)
+        self.table.visible = bool(summary.lines)
+
+    def rows(self, summary: purge.PurgeSummary) -> pd.DataFrame:
+        """Return one display row per file of a purge run."""
+        tz = self.config.tz
+        rows = [
+            {
+                "recording_id": line.recording_id,
+                "start_time": format_time(line.start_time, tz),
+                "outcome": self.text(f"wf.outcome.{line.outcome}"),
+                "reason": line.reason,
+                "path": line.path,
+            }
+            for line in summary.lines
+        ]
+        return pd.DataFrame(rows, columns=list(COLUMNS))
