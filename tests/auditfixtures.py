@@ -441,7 +441,10 @@ def run_server(base: str, stop_file: str) -> None:
     with Catalog(config.catalog_path) as catalog:
         ingestor = Ingestor(catalog, config)
         ingestor.start()
-        publisher = snapshots.SnapshotPublisher(catalog, config, interval_s=1, keep=5)
+        # Enough kept that no snapshot is pruned while a test still reads it.
+        publisher = snapshots.SnapshotPublisher(
+            catalog, config, interval_s=1, keep=1000
+        )
         publisher.start()
         try:
             while not Path(stop_file).exists():
