@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import audio, profiles
+from pipeline.config import Config
 from pipeline.errors import AudioError, RecwatchError
 
 logger = logging.getLogger(__name__)
@@ -44,8 +45,7 @@ class Job:
     profile_name: str
     profile_table: dict | None = None
     timezone: str = "Asia/Seoul"
-    silence_threshold_dbfs: float = -45.0
-    frame_ms: int = 20
+    audio_options: dict[str, Any] = field(default_factory=dict)
     known_sha256: str | None = None
 
 
@@ -131,12 +131,10 @@ def run_job(job: Job) -> JobResult:
         raw_format = audio.RawFormat(**metadata.raw_format)
     try:
         result.stats = audio.analyze_file(
-            job.path,
-            silence_threshold_dbfs=job.silence_threshold_dbfs,
-            frame_ms=job.frame_ms,
-            raw_format=raw_format,
+            job.path, raw_format=raw_format, **job.audio_options
         )
         result.flags.extend(result.stats.get("flags", []))
+        result.flags.extend(_call_flags(result.stats, metadata.mode))
     except AudioError as error:
         result.error = str(error)
         result.flags.extend(error.flags)
@@ -151,6 +149,41 @@ def run_job(job: Job) -> JobResult:
         result.flags.append("analysis_failed")
     result.flags = sorted(set(result.flags))
     return result
+
+
+AUDIO_SETTINGS = (
+    "silence_threshold_dbfs",
+    "frame_ms",
+    "notice_clip",
+    "notice_window_s",
+    "notice_threshold",
+    "min_duration_s",
+    "max_clipped_ratio",
+    "min_snr_db",
+    "one_way_talk_ratio",
+    "vad_aggressiveness",
+)
+
+
+def audio_options(config: Config) -> dict[str, Any]:
+    """Return the ``analyze_file`` keyword arguments the configuration sets."""
+    options = {name: config[f"audio.{name}"] for name in AUDIO_SETTINGS}
+    options["notice_clip"] = options["notice_clip"] or None
+    return options
+
+
+def _call_flags(stats: dict[str, Any], mode: str) -> list[str]:
+    """Return catalog flags for what the verdict and notice say about a call."""
+    flags = []
+    verdict = stats.get("verdict")
+    if verdict and verdict != "ok":
+        flags.append(f"verdict_{verdict}")
+    notice = stats.get("notice")
+    # Full recording is lawful only after callers were told; a full-mode call
+    # whose start lacks the announcement is the violation to show.
+    if notice is not None and not notice.get("found") and mode == "full":
+        flags.append("notice_missing")
+    return flags
 
 
 def nfc_name(path: str) -> str:

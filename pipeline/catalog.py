@@ -140,6 +140,18 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             ]
         ),
     ),
+    (
+        5,
+        "call quality and recording-notice columns",
+        """
+        ALTER TABLE recordings ADD COLUMN verdict VARCHAR;
+        ALTER TABLE recordings ADD COLUMN speech_ratio DOUBLE;
+        ALTER TABLE recordings ADD COLUMN snr_db DOUBLE;
+        ALTER TABLE recordings ADD COLUMN notice_found BOOLEAN;
+        ALTER TABLE recordings ADD COLUMN notice_offset_s DOUBLE;
+        ALTER TABLE recordings ADD COLUMN notice_score DOUBLE;
+        """,
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

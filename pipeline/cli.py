@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from pipeline import audio, queries
+from pipeline.analysis import audio_options
 from pipeline.catalog import connect
 from pipeline.cliutil import (
     catalog_path,
@@ -269,11 +270,7 @@ def analyze(
     if not file.is_file():
         raise fail(f"file not found: {file}", 2)
     try:
-        stats = audio.analyze_file(
-            file,
-            silence_threshold_dbfs=config["audio.silence_threshold_dbfs"],
-            frame_ms=config["audio.frame_ms"],
-        )
+        stats = audio.analyze_file(file, **audio_options(config))
     except RecwatchError as error:
         raise fail(str(error)) from None
     if output_format == "json":

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EMBEDDED_DATA_DIR = PROJECT_DIR / "data"
 CONFIG_ENV_VAR = "RECWATCH_CONFIG"
+DEMO_NOTICE_CLIP = Path(
+    "/usr/share/asterisk/sounds/en_US_f_Allison/conf-now-recording.wav"
+)
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,62 @@ SETTINGS: tuple[Setting, ...] = (
         unit="ms",
         check=_between(5, 200),
     ),
+    Setting(
+        "audio.notice_clip",
+        "",
+        "WAV file of the announcement that tells callers the call is recorded; "
+        "empty turns notice detection off",
+    ),
+    Setting(
+        "audio.notice_window_s",
+        15.0,
+        "the announcement must start within this many seconds of the call's start",
+        unit="s",
+        check=_between(1, 600),
+    ),
+    Setting(
+        "audio.notice_threshold",
+        0.65,
+        "minimum match score for a found announcement",
+        unit="score",
+        check=_between(-1, 1),
+    ),
+    Setting(
+        "audio.min_duration_s",
+        2.0,
+        "shorter calls get the verdict too_short",
+        unit="s",
+        check=_between(0, 3600),
+    ),
+    Setting(
+        "audio.max_clipped_ratio",
+        0.001,
+        "a larger share of samples at full scale gives the verdict clipped",
+        unit="ratio",
+        check=_between(0, 1),
+    ),
+    Setting(
+        "audio.min_snr_db",
+        10.0,
+        "a lower speech-to-noise ratio gives the verdict noisy",
+        unit="dB",
+        check=_between(-20, 100),
+    ),
+    Setting(
+        "audio.one_way_talk_ratio",
+        0.05,
+        "a stereo channel with a smaller share of the talk time gives the "
+        "verdict one_way",
+        unit="ratio",
+        check=_between(0, 0.49),
+    ),
+    Setting(
+        "audio.vad_aggressiveness",
+        3,
+        "webrtcvad mode; higher keeps fewer frames as speech",
+        unit="0-3",
+        check=_between(0, 3),
+    ),
     Setting("demo.enabled", False, "generate a demo recorder spool on first start"),
     Setting(
         "demo.days",
@@ -235,8 +294,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "security.max_privileged_users",
         5,
-        "largest number of users holding a role that can see or hand over "
-        "recordings",
+        "largest number of users holding a role that can see or hand over recordings",
         unit="users",
         check=_between(1, 1000),
     ),
@@ -360,6 +418,19 @@ def _check_profiles(profiles: Mapping[str, Any], timezone: str) -> None:
         profile_from_config(name, {"timezone": timezone, **table})
 
 
+def _check_notice_clip(path: str) -> None:
+    # Read once at start, so that a missing or unreadable clip stops startup
+    # instead of failing in every analysis worker.
+    from pipeline.notice import reference_features
+
+    if not Path(path).is_file():
+        raise ConfigError(
+            f"invalid setting audio.notice_clip = {path!r}: expected an existing "
+            "WAV file of the recording announcement"
+        )
+    reference_features(path, 8000)
+
+
 def build_config(
     table: Mapping[str, Any], *, base: Path, source: Path | None = None
 ) -> Config:
@@ -398,6 +469,9 @@ def build_config(
         values[key] = str(
             _resolve(values[key], base) if values[key] else data_dir / file_name
         )
+    if values["audio.notice_clip"]:
+        values["audio.notice_clip"] = str(_resolve(values["audio.notice_clip"], base))
+        _check_notice_clip(values["audio.notice_clip"])
     if recorders_raw is None and source is None:
         recorders_raw = [{"root": str(data_dir / "spool")}]
     recorders = _parse_recorders(recorders_raw, base, profiles)
@@ -407,7 +481,12 @@ def build_config(
 
 def embedded_default() -> Config:
     """Return the embedded default: demo spool and catalog under ``data/``."""
-    return build_config({"demo": {"enabled": True}}, base=PROJECT_DIR, source=None)
+    table: dict[str, Any] = {"demo": {"enabled": True}}
+    # The demo's full-mode calls open with this announcement from the Asterisk
+    # prompts package, so the demo can show calls that lack it.
+    if DEMO_NOTICE_CLIP.is_file():
+        table["audio"] = {"notice_clip": str(DEMO_NOTICE_CLIP)}
+    return build_config(table, base=PROJECT_DIR, source=None)
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:

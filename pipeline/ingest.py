@@ -40,7 +40,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from pipeline import recordings
-from pipeline.analysis import Job, JobResult, redact, run_job
+from pipeline.analysis import Job, JobResult, audio_options, redact, run_job
 from pipeline.catalog import Catalog, record_ingest_error
 from pipeline.config import Config, RecorderRoot
 
@@ -184,14 +184,18 @@ class _EventHandler(FileSystemEventHandler):
         self._ingestor.request_reconcile("events lost")
 
 
-def _worker_init() -> None:
+def _worker_init(notice_clip: str | None) -> None:
     # Analysis workers ignore Ctrl-C: the parent decides when they stop.
     import signal
 
+    from pipeline import audio
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Paid once per worker, not per file: imports and the notice reference.
+    audio.warm_up(notice_clip)
 
 
-def make_executor(workers: int) -> ProcessPoolExecutor:
+def make_executor(workers: int, notice_clip: str | None = None) -> ProcessPoolExecutor:
     """Start the analysis pool; workers live as long as the pool."""
     # spawn, not fork: the server process runs threads (watchdog, Tornado, the
     # catalog writer) and a forked child could inherit a held lock.
@@ -199,6 +203,7 @@ def make_executor(workers: int) -> ProcessPoolExecutor:
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_init,
+        initargs=(notice_clip,),
     )
 
 
@@ -222,6 +227,7 @@ class Ingestor:
         self.health = IngestHealth()
         self._roots = list(config.recorders)
         self._ignore = tuple(config["ingest.ignore_patterns"])
+        self._audio_options = audio_options(config)
         self._executor = executor
         self._owns_executor = executor is None
         self._pending: dict[str, _Pending] = {}
@@ -249,7 +255,9 @@ class Ingestor:
         if self._thread is not None:
             return
         if self._executor is None:
-            self._executor = make_executor(self.config["ingest.workers"])
+            self._executor = make_executor(
+                self.config["ingest.workers"], self._audio_options["notice_clip"]
+            )
         self.health.started_at = datetime.now(UTC)
         if observe:
             self._start_observers()
@@ -410,8 +418,7 @@ class Ingestor:
             profile_name=recorder.profile,
             profile_table=dict(table) if table else None,
             timezone=self.config["timezone"],
-            silence_threshold_dbfs=self.config["audio.silence_threshold_dbfs"],
-            frame_ms=self.config["audio.frame_ms"],
+            audio_options=self._audio_options,
             known_sha256=known_sha256,
         )
 
@@ -638,7 +645,9 @@ class Ingestor:
     ) -> int:
         """Catalog every new or changed file under ``paths``; return files found."""
         if self._executor is None:
-            self._executor = make_executor(self.config["ingest.workers"])
+            self._executor = make_executor(
+                self.config["ingest.workers"], self._audio_options["notice_clip"]
+            )
         total = 0
         for path in paths:
             path = Path(path).resolve()

@@ -36,7 +36,11 @@ STAT_COLUMNS = (
     "rms_dbfs",
     "peak_dbfs",
     "clipped_samples",
+    "verdict",
+    "speech_ratio",
+    "snr_db",
 )
+NOTICE_COLUMNS = ("notice_found", "notice_offset_s", "notice_score")
 METADATA_COLUMNS = (
     "profile",
     "start_time_source",
@@ -48,6 +52,17 @@ METADATA_COLUMNS = (
     "department",
 )
 INTEGER_COLUMNS = ("sample_rate", "channels", "frames", "clipped_samples")
+FLOAT_COLUMNS = (
+    "duration_s",
+    "silence_ratio",
+    "longest_silence_s",
+    "rms_dbfs",
+    "peak_dbfs",
+    "speech_ratio",
+    "snr_db",
+    "notice_offset_s",
+    "notice_score",
+)
 
 
 def _row(result: JobResult, now: datetime) -> dict[str, Any]:
@@ -75,6 +90,10 @@ def _row(result: JobResult, now: datetime) -> dict[str, Any]:
     row["mode"] = row["mode"] or "unknown"
     for column in STAT_COLUMNS:
         row[column] = stats.get(column)
+    notice = stats.get("notice") or {}
+    row["notice_found"] = notice.get("found")
+    row["notice_offset_s"] = notice.get("offset_s")
+    row["notice_score"] = notice.get("score")
     return row
 
 
@@ -85,13 +104,7 @@ def _batch_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     )
     for column in INTEGER_COLUMNS:
         frame[column] = frame[column].astype("Int64")
-    for column in (
-        "duration_s",
-        "silence_ratio",
-        "longest_silence_s",
-        "rms_dbfs",
-        "peak_dbfs",
-    ):
+    for column in FLOAT_COLUMNS:
         frame[column] = frame[column].astype("Float64")
     return frame
 
@@ -102,7 +115,8 @@ INSERT INTO recordings (
     profile, start_time, start_time_source, line, other_party, direction, mode,
     call_id, department, sample_rate, channels, codec, container, decoder, frames,
     duration_s, silence_ratio, longest_silence_s, rms_dbfs, peak_dbfs,
-    clipped_samples, stats, metadata, status, flags, error, first_seen, last_seen,
+    clipped_samples, verdict, speech_ratio, snr_db, notice_found, notice_offset_s,
+    notice_score, stats, metadata, status, flags, error, first_seen, last_seen,
     analysed_at
 )
 SELECT
@@ -110,7 +124,9 @@ SELECT
     profile, start_time, start_time_source, line, other_party, direction, mode,
     call_id, department, sample_rate, channels, codec, container, decoder, frames,
     duration_s, silence_ratio, longest_silence_s, rms_dbfs, peak_dbfs,
-    clipped_samples, CAST(stats AS JSON), CAST(metadata AS JSON), status,
+    clipped_samples, verdict, speech_ratio, snr_db,
+    CAST(notice_found AS BOOLEAN), notice_offset_s, notice_score,
+    CAST(stats AS JSON), CAST(metadata AS JSON), status,
     CAST(flags AS VARCHAR[]), error, now, now, now
 FROM batch
 ON CONFLICT (path) DO UPDATE SET
@@ -128,7 +144,11 @@ ON CONFLICT (path) DO UPDATE SET
     silence_ratio = excluded.silence_ratio,
     longest_silence_s = excluded.longest_silence_s,
     rms_dbfs = excluded.rms_dbfs, peak_dbfs = excluded.peak_dbfs,
-    clipped_samples = excluded.clipped_samples, stats = excluded.stats,
+    clipped_samples = excluded.clipped_samples, verdict = excluded.verdict,
+    speech_ratio = excluded.speech_ratio, snr_db = excluded.snr_db,
+    notice_found = excluded.notice_found,
+    notice_offset_s = excluded.notice_offset_s,
+    notice_score = excluded.notice_score, stats = excluded.stats,
     metadata = excluded.metadata, status = excluded.status,
     flags = excluded.flags, error = excluded.error,
     analysis_count = recordings.analysis_count + 1,
