@@ -21,6 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from playwright.sync_api import Page, expect
+
+from pipeline.auth import DEMO_PASSWORDS, create_demo_users
+from pipeline.websessions import load_or_create_cookie_secret
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PANEL = PROJECT_DIR / ".venv" / "bin" / "panel"
@@ -125,6 +129,10 @@ class Server:
         return f"http://127.0.0.1:{self.port}/dashboard"
 
     @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def pid(self) -> int:
         return self.process.pid
 
@@ -138,13 +146,21 @@ class Server:
 
 
 def start_server(folder: Path, config_path: Path, *, timeout_s: float = 90) -> Server:
-    """Start ``panel serve`` with ``config_path`` and wait for an HTTP 200 response."""
+    """Start ``panel serve`` with the login and wait for an HTTP 200 response.
+
+    The server gets the demo users (one per role, see :func:`login`) and a cookie
+    secret under ``folder/data``, as ``scripts/serve`` sets them up.
+    """
     port = free_port()
     log_path = folder / "server.log"
+    data_dir = folder / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    create_demo_users(data_dir / "users.json")
     env = {
         **os.environ,
         "RECWATCH_CONFIG": str(config_path),
         "RECWATCH_PORT": str(port),
+        "PANEL_COOKIE_SECRET": load_or_create_cookie_secret(data_dir),
         "TZ": "UTC",
     }
     with log_path.open("wb") as log:
@@ -155,6 +171,8 @@ def start_server(folder: Path, config_path: Path, *, timeout_s: float = 90) -> S
                 "dashboard.py",
                 "--setup",
                 "pipeline/server_setup.py",
+                "--auth-module",
+                "pipeline/webauth.py",
                 "--address",
                 "127.0.0.1",
                 "--port",
@@ -186,6 +204,24 @@ def start_server(folder: Path, config_path: Path, *, timeout_s: float = 90) -> S
         f"panel serve timed out: no HTTP 200 from {server.url} within {timeout_s} s:\n"
         f"{server.log()}"
     )
+
+
+def login(
+    page: Page, server: Server, username: str, password: str | None = None
+) -> None:
+    """Log ``page`` in as ``username`` through the login form.
+
+    Without ``password`` the demo password of the role named ``username`` is used.
+    Raises AssertionError when the login page still shows afterwards.
+    """
+    page.goto(f"{server.base_url}/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(
+        password if password is not None else DEMO_PASSWORDS[username]
+    )
+    page.locator("form.login-form button[type=submit]").click()
+    page.wait_for_load_state()
+    expect(page.locator("form.login-form")).to_have_count(0)
 
 
 def stop_server(server: Server) -> None:

@@ -18,6 +18,20 @@ LABELS: dict[str, dict[str, str]] = {
     "page.retention": {"ko": "보존 현황", "en": "Retention"},
     "page.recordings": {"ko": "녹취파일 목록", "en": "Recordings"},
     "last_updated": {"ko": "마지막 갱신", "en": "Last updated"},
+    "logout": {"ko": "로그아웃", "en": "Log out"},
+    "login": {"ko": "다시 로그인", "en": "Log in again"},
+    "login_required": {
+        "ko": "로그인이 필요합니다. 대시보드는 scripts/serve로 실행하십시오.",
+        "en": "Login required. Serve the dashboard with scripts/serve.",
+    },
+    "session_expired": {
+        "ko": "로그인 세션이 종료되었습니다.",
+        "en": "Your login session has ended.",
+    },
+    "access_denied": {
+        "ko": "권한 없음: {page} 화면을 볼 권한이 없습니다.",
+        "en": "Access denied: you may not open the {page} page.",
+    },
     "ingest": {"ko": "수집 상태", "en": "Ingest"},
     "watcher": {"ko": "감시", "en": "Watcher"},
     "watcher.alive": {"ko": "동작 중", "en": "running"},

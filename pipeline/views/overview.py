@@ -11,6 +11,7 @@ import panel as pn
 import param
 
 from pipeline import queries
+from pipeline.auth import User
 from pipeline.service import Service
 from pipeline.views import data
 from pipeline.views.formatting import format_bytes, format_times
@@ -41,9 +42,10 @@ class OverviewPage(pn.viewable.Viewer):
 
     language = param.Selector(default="ko", objects=["ko", "en"])
 
-    def __init__(self, service: Service, **params):
+    def __init__(self, service: Service, *, user: User | None = None, **params):
         super().__init__(**params)
         self._service = service
+        self._user = user
         self._cards = pn.pane.HTML("", sizing_mode="stretch_width")
         self._chart = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=320)
         self._health = pn.pane.HTML("", css_classes=["overview-health"])

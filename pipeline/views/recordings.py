@@ -9,6 +9,7 @@ import panel as pn
 import param
 
 from pipeline import queries, retention
+from pipeline.auth import User
 from pipeline.service import Service
 from pipeline.views import data
 from pipeline.views.i18n import label, state_label
@@ -30,9 +31,10 @@ class RecordingsPage(pn.viewable.Viewer):
 
     language = param.Selector(default="ko", objects=["ko", "en"])
 
-    def __init__(self, service: Service, **params):
+    def __init__(self, service: Service, *, user: User | None = None, **params):
         super().__init__(**params)
         self._service = service
+        self._user = user
         self.dates = pn.widgets.DateRangePicker(
             value=None, width=260, css_classes=["filter-dates"]
         )

@@ -10,6 +10,7 @@ import panel as pn
 import param
 
 from pipeline import queries
+from pipeline.auth import User
 from pipeline.service import Service
 from pipeline.views import data
 from pipeline.views.i18n import STATE_COLORS, label, state_label
@@ -33,9 +34,10 @@ class RetentionPage(pn.viewable.Viewer):
 
     language = param.Selector(default="ko", objects=["ko", "en"])
 
-    def __init__(self, service: Service, **params):
+    def __init__(self, service: Service, *, user: User | None = None, **params):
         super().__init__(**params)
         self._service = service
+        self._user = user
         catalog, config = service.catalog, service.config
         self._warning = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["overdue-warning"]
