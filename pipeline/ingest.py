@@ -38,11 +38,13 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
 
 from pipeline import recordings
 from pipeline.analysis import Job, JobResult, audio_options, redact, run_job
 from pipeline.catalog import Catalog, record_ingest_error
 from pipeline.config import Config, RecorderRoot
+from pipeline.errors import RecwatchError
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,9 @@ logger = logging.getLogger(__name__)
 # thousands of small files from costing one commit each.
 MAX_BATCH_ROWS = 500
 MAX_BATCH_DELAY_S = 0.2
+# Polling stats every file below a root, so it runs far less often than the
+# inotify observer reacts; the periodic reconciliation scan covers the rest.
+POLLING_INTERVAL_S = 5.0
 
 
 @dataclass
@@ -79,6 +84,7 @@ class IngestHealth:
     errors: int = 0
     events_lost: int = 0
     unavailable_roots: list[str] = field(default_factory=list)
+    polling_roots: list[str] = field(default_factory=list)
 
 
 def scan_tree(root: Path, ignore_patterns: Iterable[str]) -> dict[str, tuple[int, int]]:
@@ -292,22 +298,74 @@ class Ingestor:
         logger.info("ingest stopped")
 
     def _start_observers(self) -> None:
-        handler = _EventHandler(self)
         for recorder in self._roots:
             recorder.root.mkdir(parents=True, exist_ok=True)
-            observer = Observer()
-            observer.schedule(handler, str(recorder.root), recursive=True)
-            observer.daemon = True
-            observer.start()
-            self._observers.append(observer)
+            self._observers.append(self._start_observer(recorder.root))
         self.health.observed_roots = len(self._observers)
         self.health.watcher_alive = True
+
+    def _start_observer(self, root: Path, *, polling: bool = False):
+        """Start an inotify observer on ``root``, or a polling one when that fails."""
+        handler = _EventHandler(self)
+        if not polling:
+            observer = Observer()
+            try:
+                observer.daemon = True
+                observer.schedule(handler, str(root), recursive=True)
+                observer.start()
+                return observer
+            except OSError as error:
+                # ENOSPC from inotify_add_watch means fs.inotify.max_user_watches
+                # is used up; EMFILE means max_user_instances is.
+                logger.error(
+                    "cannot watch %s with inotify (%s); falling back to polling "
+                    "every %.0f s. Raise fs.inotify.max_user_watches and "
+                    "fs.inotify.max_user_instances with sysctl, then restart",
+                    root,
+                    error.strerror or error,
+                    POLLING_INTERVAL_S,
+                )
+                self._record_watch_error(root, error)
+        observer = PollingObserver(timeout=POLLING_INTERVAL_S)
+        observer.schedule(handler, str(root), recursive=True)
+        observer.daemon = True
+        observer.start()
+        self.health.polling_roots = sorted({*self.health.polling_roots, str(root)})
+        return observer
+
+    def _record_watch_error(self, root: Path, error: OSError) -> None:
+        message = (
+            f"cannot watch recorder root {root} with inotify: {error}; ingest "
+            "falls back to polling, which is slower. Raise fs.inotify."
+            "max_user_watches (sysctl) and restart the server"
+        )
+        try:
+            self.catalog.write(
+                lambda con: record_ingest_error(
+                    con, stage="watch", message=message, path=str(root)
+                )
+            )
+        except RecwatchError:
+            logger.exception("could not store the watch error for %s", root)
 
     def watcher_alive(self) -> bool:
         """Return True while every observer thread runs."""
         alive = bool(self._observers) and all(o.is_alive() for o in self._observers)
         self.health.watcher_alive = alive
         return alive
+
+    def _revive_observers(self) -> None:
+        # An observer thread dies when inotify fails while adding a watch for a
+        # new folder. A dead watcher behind a live dashboard would stop ingest
+        # silently, so it is replaced by a polling observer and a scan.
+        for index, observer in enumerate(self._observers):
+            if observer.is_alive() or self._stopping.is_set():
+                continue
+            root = self._roots[index].root
+            logger.error("the watcher on %s stopped; restarting it with polling", root)
+            self._record_watch_error(root, OSError("the watcher thread stopped"))
+            self._observers[index] = self._start_observer(root, polling=True)
+            self.request_reconcile("watcher restarted")
 
     # -- event intake (watchdog threads) -------------------------------------
 
@@ -394,8 +452,8 @@ class Ingestor:
         self._flush(force=False)
         self.health.pending = len(self._pending)
         self.health.in_flight = len(self._in_flight)
-        if self._observers:
-            self.watcher_alive()
+        if self._observers and not self.watcher_alive():
+            self._revive_observers()
 
     def _store_gone(self, paths: set[str]) -> None:
         vanished = [path for path in paths if not os.path.exists(path)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
 import time
@@ -281,3 +283,42 @@ def test_new_file_at_purged_path_gets_new_row(config, catalog, executor):
     assert found[0] == (old_id, f"{path}#purged-{old_id}", "deleted")
     assert found[1][1:] == (str(path), "ok")
     assert len(found) == 2
+
+
+def _exhaust_inotify_instances() -> list[int]:
+    """Open inotify instances until the kernel refuses; return their descriptors."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    descriptors = []
+    while len(descriptors) < 4096:
+        descriptor = libc.inotify_init1(os.O_CLOEXEC)
+        if descriptor < 0:
+            assert ctypes.get_errno() == errno.EMFILE
+            return descriptors
+        descriptors.append(descriptor)
+    pytest.fail("inotify_init1 never failed; cannot reach the instance limit")
+
+
+@pytest.mark.skipif(
+    not Path("/proc/sys/fs/inotify/max_user_instances").exists(),
+    reason="needs Linux inotify",
+)
+def test_inotify_limit_falls_back_to_polling(config, catalog, executor):
+    # Uses up the user's inotify instances (fs.inotify.max_user_instances) for
+    # a few seconds, as a server full of watchers would, then releases them.
+    descriptors = _exhaust_inotify_instances()
+    try:
+        ingestor = Ingestor(catalog, config, executor=executor)
+        ingestor.start()
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
+    try:
+        assert ingestor.health.polling_roots == [str(spool(config))]
+        assert ingestor.watcher_alive()
+        path = write_call(spool(config), START)
+        wait_until(lambda: stored(catalog, path), timeout_s=30)
+    finally:
+        ingestor.stop()
+    errors = catalog.query("SELECT stage, message FROM ingest_errors")
+    assert errors[0][0] == "watch"
+    assert "falls back to polling" in errors[0][1]
