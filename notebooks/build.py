@@ -680,7 +680,7 @@ def parse_stats(text):
 def notice_detected(stats):
     notice = stats.get("notice")
     if isinstance(notice, dict):
-        notice = notice.get("detected")
+        notice = notice.get("found")
     return notice if isinstance(notice, bool) else None
 
 

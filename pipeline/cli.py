@@ -34,6 +34,7 @@ from pipeline.cliutil import (
 from pipeline.errors import CatalogLockedError, RecwatchError
 from pipeline.ingest import Ingestor
 from pipeline.logcli import log_app
+from pipeline.report_cli import report_command, snapshot_command
 from pipeline.requests_cli import ledger_app, requests_app
 from pipeline.retention_cli import register as register_retention
 
@@ -49,6 +50,8 @@ app.add_typer(log_app, name="log")
 register_retention(app)
 app.add_typer(requests_app, name="requests")
 app.add_typer(ledger_app, name="ledger")
+app.command("snapshot")(snapshot_command)
+app.command("report")(report_command)
 
 
 ConfigOption = Annotated[

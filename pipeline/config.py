@@ -264,6 +264,20 @@ SETTINGS: tuple[Setting, ...] = (
         unit="0-3",
         check=_between(0, 3),
     ),
+    Setting(
+        "snapshots.interval_s",
+        3600.0,
+        "period of the read-only catalog snapshot that auditors' notebooks open",
+        unit="s",
+        check=_between(60, 86400),
+    ),
+    Setting(
+        "snapshots.keep",
+        48,
+        "snapshots kept; older ones are deleted",
+        unit="snapshots",
+        check=_between(1, 10000),
+    ),
     Setting("demo.enabled", False, "generate a demo recorder spool on first start"),
     Setting(
         "demo.days",

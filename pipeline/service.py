@@ -25,6 +25,7 @@ from pipeline.catalog import Catalog
 from pipeline.config import Config, load_config
 from pipeline.ingest import Ingestor
 from pipeline.purge_schedule import PurgeScheduler
+from pipeline.snapshots import SnapshotPublisher
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Service:
         self.catalog: Catalog | None = None
         self.ingestor: Ingestor | None = None
         self.purge_scheduler: PurgeScheduler | None = None
+        self.snapshots: SnapshotPublisher | None = None
         self.started_at: datetime | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -58,6 +60,8 @@ class Service:
         self.ingestor.start()
         self.purge_scheduler = PurgeScheduler(self.catalog, self.config)
         self.purge_scheduler.start()
+        self.snapshots = SnapshotPublisher(self.catalog, self.config)
+        self.snapshots.start()
         self.started_at = datetime.now(UTC)
         _write_server_file(self.config)
         if self.config["demo.enabled"]:
@@ -73,6 +77,8 @@ class Service:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
+        if self.snapshots is not None:
+            self.snapshots.stop()
         if self.purge_scheduler is not None:
             self.purge_scheduler.stop()
         if self.ingestor is not None:

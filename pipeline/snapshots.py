@@ -47,10 +47,7 @@ MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_FORMAT = 1
 TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 
-# Defaults of snapshots.interval_s and snapshots.keep, used while the settings
-# table in pipeline/config.py does not declare them.
 DEFAULT_INTERVAL_S = 3600.0
-DEFAULT_KEEP = 48
 DEFAULT_ROLE = "auditor"
 
 # Personal columns masked in a snapshot for a role without view_personal. A table
@@ -392,8 +389,10 @@ class SnapshotPublisher:
     ):
         self.catalog = catalog
         self.config = config
-        self.interval_s = _setting(config, "snapshots.interval_s", interval_s)
-        self.keep = int(_setting(config, "snapshots.keep", keep))
+        self.interval_s = (
+            interval_s if interval_s is not None else config["snapshots.interval_s"]
+        )
+        self.keep = int(keep if keep is not None else config["snapshots.keep"])
         self.role = role
         masking_for_role(role)
         if self.interval_s <= 0:
@@ -473,15 +472,3 @@ class SnapshotPublisher:
         self.last_path = path
         for future in futures:
             future.set_result(path)
-
-
-def _setting(config: Config, key: str, override: float | None) -> float:
-    if override is not None:
-        return override
-    try:
-        return config[key]
-    except KeyError:
-        return {
-            "snapshots.interval_s": DEFAULT_INTERVAL_S,
-            "snapshots.keep": DEFAULT_KEEP,
-        }[key]

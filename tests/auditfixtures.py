@@ -116,7 +116,7 @@ _RECORDINGS = [
     (12, seoul(2026, 3, 28), "2103", "민원과", "full", "ok", None, None, 0.3,
      _stats(verdict="ok", one_way=False, notice=None)),
     (13, seoul(2026, 3, 15), "2104", "세무과", "full", "ok", None, None, 0.3,
-     _stats(verdict="ok", one_way=False, notice={"detected": True, "score": 0.9})),
+     _stats(verdict="ok", one_way=False, notice={"found": True, "score": 0.9})),
     (14, seoul(2026, 3, 1), "2101", "민원과", "selective", "deleted",
      seoul(2026, 3, 10, 3), None, 0.3, _stats(verdict="ok")),
 ]  # fmt: skip
