@@ -45,7 +45,9 @@ class PendingReturnsPage(WorkflowPage):
 
     def __init__(self, service, user=None, **params):
         super().__init__(service, user, **params)
-        self._title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+        self._title = pn.pane.Markdown(
+            "", margin=(10, 10, 0, 10), css_classes=["pending-title"]
+        )
         self._warning = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["pending-overdue"]
         )
