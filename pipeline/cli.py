@@ -24,6 +24,8 @@ from pipeline import audio, queries
 from pipeline.analysis import audio_options
 from pipeline.catalog import connect
 from pipeline.cliutil import (
+    ConfigOption,
+    DbOption,
     catalog_path,
     console,
     fail,
@@ -54,19 +56,6 @@ app.command("snapshot")(snapshot_command)
 app.command("report")(report_command)
 
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="TOML configuration file (default: $RECWATCH_CONFIG, else the "
-        "embedded default under data/).",
-        dir_okay=False,
-    ),
-]
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="Catalog file; overrides catalog_path of the config."),
-]
 FormatOption = Annotated[
     str, typer.Option("--format", "-f", help="Output format: json, csv or table.")
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -11,6 +12,21 @@ from pipeline.catalog import Catalog
 from pipeline.config import Config, load_config
 from pipeline.errors import CatalogLockedError, ConfigError
 from pipeline.service import describe_server
+
+# Options shared by every command that reads the configuration or the catalog.
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML configuration file (default: $RECWATCH_CONFIG, else the "
+        "embedded default under data/).",
+        dir_okay=False,
+    ),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Catalog file; overrides catalog_path of the config."),
+]
 
 # Messages go to stderr and are never wrapped, so that scripts can grep them.
 console = Console(stderr=True, soft_wrap=True)

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from pipeline import accesslog, auth, ledger, requests
 from pipeline.catalog import Catalog, connect
+from pipeline.cliutil import ConfigOption, DbOption
 from pipeline.config import Config, load_config
 from pipeline.errors import CatalogLockedError, ConfigError, RecwatchError
 
@@ -57,20 +58,6 @@ ledger_app = typer.Typer(
     help="Export the ledger of views and provisions (Form 4).",
     no_args_is_help=True,
 )
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="TOML configuration file (default: $RECWATCH_CONFIG, else the "
-        "embedded default under data/).",
-        dir_okay=False,
-    ),
-]
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="Catalog file; overrides catalog_path of the config."),
-]
 
 
 @requests_app.callback()

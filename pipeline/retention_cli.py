@@ -19,25 +19,12 @@ import typer
 from pipeline import holds, lines, purge
 from pipeline.analysis import redact
 from pipeline.catalog import Catalog
-from pipeline.cliutil import fail, load_cli_config, open_catalog
+from pipeline.cliutil import ConfigOption, DbOption, fail, load_cli_config, open_catalog
 from pipeline.config import Config
 from pipeline.errors import RecwatchError
 
 logger = logging.getLogger(__name__)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="TOML configuration file (default: $RECWATCH_CONFIG, else the "
-        "embedded default under data/).",
-        dir_okay=False,
-    ),
-]
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="Catalog file; overrides catalog_path of the config."),
-]
 ActorOption = Annotated[
     str | None,
     typer.Option(
