@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
 from urllib.parse import urlsplit
 
 from tornado.ioloop import IOLoop
@@ -102,20 +103,24 @@ button {{margin-top: 18px; width: 100%; padding: 10px; font-size: 15px;
 """
 
 
+_prepared = threading.Event()
+
+
 def _service() -> Service:
     """Return the process's service, creating demo users on its first start."""
     service = start_service()
+    if _prepared.is_set():
+        return service
     users_file = service.config["security.users_file"]
     if service.config["demo.enabled"] and not user_store(service.config).path.exists():
         create_demo_users(users_file)
         logger.info("demo users created: %s", users_file)
     SESSIONS.idle_seconds = idle_minutes(service.config) * 60
+    _prepared.set()
     return service
 
 
 mark_auth_active()
-# Starting the service here creates the demo users before the first login page.
-_service()
 
 
 def safe_next(target: str | None) -> str:
@@ -142,6 +147,10 @@ def session_token(request_handler: RequestHandler) -> str | None:
 
 def get_user(request_handler: RequestHandler) -> str | None:
     """Return the username of the request's live session, or None to require a login."""
+    if not _prepared.is_set():
+        # The first request of the server creates the demo users and reads the
+        # idle time, so the login page works before anybody has logged in.
+        _service()
     session = SESSIONS.lookup(session_token(request_handler))
     return session.username if session else None
 

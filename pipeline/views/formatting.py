@@ -7,11 +7,13 @@ zone, units, phone number format) live in one place.
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from pipeline.auth import mask_phone
 from pipeline.views.i18n import direction_label, label, state_label
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -34,6 +36,10 @@ RECORDING_COLUMNS = (
     "file_name",
 )
 HIDDEN_COLUMNS = ("id", "state_code")
+
+# Korean phone numbers inside text: dashed ("02-1234-5678") or a digit run of 9 to
+# 12 digits with a leading 0, as in FreePBX file names ("in-2101-0200001234-...").
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:0\d{1,3}-\d{3,4}-\d{4}|0\d{8,11})(?!\d)")
 
 
 def format_time(value: datetime | pd.Timestamp | None, tz: ZoneInfo) -> str:
@@ -74,11 +80,16 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def format_phone(number: str | None) -> str:
-    """Format a phone number for display."""
-    # TODO: mask the middle digits (02-****-1234) for roles that may not see
-    # numbers, once users and roles exist; until then numbers show as stored.
+def format_phone(number: str | None, *, mask: bool = False) -> str:
+    """Format a phone number for display, masked as "02-****-1234" with ``mask``."""
+    if mask:
+        return mask_phone(number)
     return number or ""
+
+
+def mask_phone_numbers(text: str) -> str:
+    """Mask every phone number inside ``text``, such as a file name or a message."""
+    return _PHONE_IN_TEXT.sub(lambda match: mask_phone(match.group(0)), text)
 
 
 def escape(text: object) -> str:
@@ -92,12 +103,14 @@ def recording_rows(
     language: str,
     tz: ZoneInfo,
     departments: dict[str, str] | None = None,
+    mask_personal: bool = False,
 ) -> pd.DataFrame:
     """Turn one page of ``queries.list_recordings`` into display rows.
 
     All values become text, so the table shows them with Tabulator's plain-text
     formatter, which escapes HTML. ``departments`` (line -> department) fills in
-    the department of files whose name does not carry one.
+    the department of files whose name does not carry one. With ``mask_personal``
+    phone numbers in the other-party, error and file-name columns are masked.
     """
     departments = departments or {}
     rows = pd.DataFrame(index=frame.index)
@@ -117,7 +130,7 @@ def recording_rows(
         for value in frame["direction"]
     ]
     rows["other_party"] = [
-        format_phone(value if isinstance(value, str) else None)
+        format_phone(value if isinstance(value, str) else None, mask=mask_personal)
         for value in frame["other_party"]
     ]
     rows["duration"] = frame["duration_s"].map(format_duration).astype(object)
@@ -131,6 +144,9 @@ def recording_rows(
     rows["flags"] = [", ".join(flags) if len(flags) else "" for flags in frame["flags"]]
     rows["error"] = frame["error"].fillna("").astype(object)
     rows["file_name"] = frame["file_name"].astype(object)
+    if mask_personal:
+        for column in ("error", "file_name"):
+            rows[column] = rows[column].map(mask_phone_numbers).astype(object)
     rows["state_code"] = frame["retention_state"].astype(object)
     return rows.reset_index(drop=True)
 

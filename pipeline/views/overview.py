@@ -11,12 +11,13 @@ import panel as pn
 import param
 
 from pipeline import queries
-from pipeline.auth import User
+from pipeline.auth import User, can_see_personal
 from pipeline.service import Service
 from pipeline.views import data
-from pipeline.views.formatting import format_bytes, format_times
+from pipeline.views.formatting import format_bytes, format_times, mask_phone_numbers
 from pipeline.views.health import health_html
 from pipeline.views.i18n import STATE_COLORS, label, state_label
+from pipeline.views.purge_panel import PurgeStatus
 from pipeline.views.table import TABLE_CSS
 
 logger = logging.getLogger(__name__)
@@ -67,8 +68,10 @@ class OverviewPage(pn.viewable.Viewer):
             for key in ("calls_per_day", "ingest", "recent_errors")
         }
 
+        self._purge = PurgeStatus(service, language=self.language)
         self._layout = pn.Column(
             self._cards,
+            self._purge,
             self._titles["calls_per_day"],
             self._chart,
             pn.Row(
@@ -130,6 +133,8 @@ class OverviewPage(pn.viewable.Viewer):
 
         self._chart.object = self._calls_chart(cursor, language)
         self._update_errors(cursor, language)
+        self._purge.language = language
+        self._purge.refresh()
         self.update_health()
 
     def _calls_chart(self, cursor, language: str):
@@ -151,17 +156,24 @@ class OverviewPage(pn.viewable.Viewer):
         frame = data.recent_ingest_errors(cursor, limit=RECENT_ERRORS)
         self._no_errors.object = label("no_errors", language) if frame.empty else ""
         self._errors.visible = not frame.empty
+        names = [
+            PurePath(path).name if isinstance(path, str) else ""
+            for path in frame["path"]
+        ]
+        messages = [str(message) for message in frame["message"]]
+        # Paths and messages carry the other party's number, which only roles with
+        # view_personal may read.
+        if self._user is None or not can_see_personal(self._user):
+            names = [mask_phone_numbers(name) for name in names]
+            messages = [mask_phone_numbers(message) for message in messages]
         rows = pd.DataFrame(
             {
                 "occurred_at": format_times(
                     frame["occurred_at"], self._service.config.tz
                 ),
-                "file_name": [
-                    PurePath(path).name if isinstance(path, str) else ""
-                    for path in frame["path"]
-                ],
+                "file_name": pd.Series(names, index=frame.index, dtype=object),
                 "stage": frame["stage"].astype(object),
-                "message": frame["message"].astype(object),
+                "message": pd.Series(messages, index=frame.index, dtype=object),
             }
         )
         self._errors.titles = {

@@ -9,10 +9,11 @@ import panel as pn
 import param
 
 from pipeline import queries, retention
-from pipeline.auth import User
+from pipeline.auth import User, can_see_personal
 from pipeline.service import Service
 from pipeline.views import data
 from pipeline.views.i18n import label, state_label
+from pipeline.views.session import PersonalViewLog, record_access
 from pipeline.views.table import RecordingTable
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ class RecordingsPage(pn.viewable.Viewer):
         super().__init__(**params)
         self._service = service
         self._user = user
+        personal = user is not None and can_see_personal(user)
+        self._personal_log = PersonalViewLog(service, user) if personal else None
         self.dates = pn.widgets.DateRangePicker(
             value=None, width=260, css_classes=["filter-dates"]
         )
@@ -54,6 +57,8 @@ class RecordingsPage(pn.viewable.Viewer):
             service.catalog,
             service.config,
             css_class="recordings-table",
+            mask_personal=not personal,
+            on_rows=self._log_rows,
             language=self.language,
         )
         self._filters_title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
@@ -64,6 +69,9 @@ class RecordingsPage(pn.viewable.Viewer):
             widget.param.watch(self._apply_filters, "value")
         # value_input follows each key stroke, so the list narrows while typing.
         self.text.param.watch(self._apply_filters, "value_input")
+        # The search is logged once it is submitted (Enter or leaving the box), not
+        # for every key stroke.
+        self.text.param.watch(self._log_search, "value")
 
         self._layout = pn.Column(
             self._filters_title,
@@ -106,6 +114,24 @@ class RecordingsPage(pn.viewable.Viewer):
         order_by, descending = SORT_CHOICES[self.sort.value or "newest_first"]
         self.table.set_query(
             self.current_filter(), order_by=order_by, descending=descending
+        )
+
+    def _log_rows(self, count: int) -> None:
+        if self._personal_log is not None:
+            self._personal_log.record("recordings", count)
+
+    def _log_search(self, event) -> None:
+        """Write a search_personal entry for a file-name search that was submitted."""
+        if self._user is None or not (event.new or "").strip():
+            return
+        # The search text may contain a phone number, so only the field is logged.
+        record_access(
+            self._service,
+            self._user,
+            "search_personal",
+            object_type="page",
+            object_ids=("recordings",),
+            detail={"page": "recordings", "field": "file_name"},
         )
 
     def _update_options(self) -> None:

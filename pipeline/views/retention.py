@@ -10,10 +10,11 @@ import panel as pn
 import param
 
 from pipeline import queries
-from pipeline.auth import User
+from pipeline.auth import User, can_see_personal
 from pipeline.service import Service
 from pipeline.views import data
 from pipeline.views.i18n import STATE_COLORS, label, state_label
+from pipeline.views.session import PersonalViewLog
 from pipeline.views.table import RecordingTable
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,13 @@ class RetentionPage(pn.viewable.Viewer):
         self._service = service
         self._user = user
         catalog, config = service.catalog, service.config
+        personal = user is not None and can_see_personal(user)
+        personal_log = PersonalViewLog(service, user) if personal else None
+
+        def log_rows(count: int) -> None:
+            if personal_log is not None:
+                personal_log.record("retention", count)
+
         self._warning = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["overdue-warning"]
         )
@@ -55,6 +63,8 @@ class RetentionPage(pn.viewable.Viewer):
             order_by="start_time",
             descending=False,
             css_class="due-table",
+            mask_personal=not personal,
+            on_rows=log_rows,
             language=self.language,
         )
         self._overdue = RecordingTable(
@@ -64,6 +74,8 @@ class RetentionPage(pn.viewable.Viewer):
             order_by="start_time",
             descending=False,
             css_class="overdue-table",
+            mask_personal=not personal,
+            on_rows=log_rows,
             language=self.language,
         )
 

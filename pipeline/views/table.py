@@ -11,6 +11,7 @@ browser never sorts or filters a partial page.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pandas as pd
 import panel as pn
@@ -66,9 +67,15 @@ class RecordingTable(pn.viewable.Viewer):
         order_by: str = "start_time",
         descending: bool = True,
         css_class: str = "recordings-table",
+        mask_personal: bool = True,
+        on_rows: Callable[[int], object] | None = None,
         **params,
     ):
+        """``mask_personal`` masks phone numbers, and ``on_rows(count)`` runs after
+        each read that shows rows, for the view_personal access-log entry."""
         super().__init__(**params)
+        self._mask_personal = mask_personal
+        self._on_rows = on_rows
         self._catalog = catalog
         self._config = config
         self._page_size = int(config["dashboard.page_size"])
@@ -166,10 +173,13 @@ class RecordingTable(pn.viewable.Viewer):
             language=self.language,
             tz=self._config.tz,
             departments=data.line_departments(cursor),
+            mask_personal=self._mask_personal,
         )
         self._table.titles = column_titles(self.language)
         self._table.value = rows
         self._update_pager(row_count=len(rows))
+        if self._on_rows is not None and len(rows):
+            self._on_rows(len(rows))
 
     def _update_pager(self, *, row_count: int) -> None:
         if self._total == 0:

@@ -1,0 +1,202 @@
+"""Browser tests of the login, roles, masking and access log of the dashboard.
+
+One ``panel serve`` runs for this file, on a one-day demo spool plus a few calls
+of its own, with the demo users (one per role, named after the role).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import browser
+import pytest
+from conftest import wait_until
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from pipeline.views.i18n import label
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SEOUL = ZoneInfo("Asia/Seoul")
+RENDER_WAIT_MS = 30000
+# Page key -> element that shows the page rendered its content.
+READY = {
+    "overview": ".overview-cards",
+    "retention": ".overdue-table",
+    "recordings": ".recordings-table",
+}
+# Role -> pages it may open; every other page of READY must be denied.
+ALLOWED_PAGES = {
+    "viewer": {"overview"},
+    "operator": {"overview", "retention", "recordings"},
+    "approver": {"overview", "retention", "recordings"},
+    "auditor": {"overview", "retention", "recordings"},
+    "admin": {"overview"},
+}
+ERROR_NUMBER = "0212345678"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[browser.Server]:
+    """Start the dashboard on a one-day demo spool with one unreadable call file."""
+    folder = tmp_path_factory.mktemp("security")
+    config = browser.write_config(folder, demo=True, demo_days=1)
+    start = datetime.now(SEOUL).replace(microsecond=0) - timedelta(hours=1)
+    # A file that is not audio gives an ingest error whose path has a number.
+    name = browser.freepbx_name(start, line="2994", other_party=ERROR_NUMBER, uid=994)
+    broken = folder / "spool" / f"{start:%Y/%m/%d}" / name
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_bytes(b"this is not a WAV file" * 100)
+    server = browser.start_server(folder, config)
+    try:
+        wait_until(lambda: (server.spool / ".demo-complete").exists(), timeout_s=120)
+        yield server
+    finally:
+        browser.stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Launch Debian's Chromium once for the file."""
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=browser.CHROMIUM, headless=True, args=browser.CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """Open a fresh 1400x900 page with no login."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def open_page(page: Page, server: browser.Server, key: str, **query: str) -> None:
+    """Load dashboard page ``key`` and wait until the page or a notice shows."""
+    arguments = "&".join(
+        f"{name}={value}" for name, value in {"page": key, **query}.items()
+    )
+    page.goto(f"{server.url}?{arguments}")
+    shown = page.locator(f"{READY.get(key, '.page-content')}, .access-denied")
+    expect(shown.first).to_be_visible(timeout=RENDER_WAIT_MS)
+
+
+# -- login ------------------------------------------------------------------------
+
+
+def test_dashboard_redirects_to_login(server: browser.Server, page: Page):
+    page.goto(f"{server.url}?page=recordings")
+    expect(page.locator("form.login-form")).to_be_visible()
+    assert urlparse_path(page.url) == "/login"
+    assert page.locator(".recordings-table").count() == 0
+
+
+def test_wrong_password_is_rejected(server: browser.Server, page: Page):
+    page.goto(f"{server.base_url}/login")
+    page.locator("#username").fill("operator")
+    page.locator("#password").fill("wrong-password-1")
+    page.locator("form.login-form button[type=submit]").click()
+    expect(page.locator(".login-error")).to_contain_text("올바르지 않습니다")
+    page.goto(server.url)
+    expect(page.locator("form.login-form")).to_be_visible()
+    assert re.search(r"login failed: username=operator", server.log())
+
+
+def test_login_opens_requested_page(server: browser.Server, page: Page):
+    page.goto(f"{server.url}?page=recordings")
+    page.locator("#username").fill("operator")
+    page.locator("#password").fill(browser.DEMO_PASSWORDS["operator"])
+    page.locator("form.login-form button[type=submit]").click()
+    expect(page.locator(".recordings-table").first).to_be_visible(
+        timeout=RENDER_WAIT_MS
+    )
+    expect(page.locator(".current-user")).to_contain_text("operator")
+
+
+def test_logout_ends_session(server: browser.Server, page: Page):
+    browser.login(page, server, "viewer")
+    open_page(page, server, "overview")
+    page.locator(".logout-link").click()
+    expect(page.locator("form.login-form")).to_be_visible()
+    page.goto(server.url)
+    expect(page.locator("form.login-form")).to_be_visible()
+
+
+def test_login_next_stays_on_server(server: browser.Server, page: Page):
+    page.goto(f"{server.base_url}/login?next=//example.invalid/x")
+    page.locator("#username").fill("viewer")
+    page.locator("#password").fill(browser.DEMO_PASSWORDS["viewer"])
+    page.locator("form.login-form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.url.startswith(server.base_url)
+
+
+# -- roles ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "role", [pytest.param(role, id=role) for role in ALLOWED_PAGES]
+)
+def test_role_page_matrix(server: browser.Server, page: Page, role: str):
+    browser.login(page, server, role)
+    allowed = ALLOWED_PAGES[role]
+    for key in READY:
+        open_page(page, server, key)
+        denied = page.locator(".access-denied")
+        if key in allowed:
+            expect(page.locator(READY[key]).first).to_be_visible()
+            assert denied.count() == 0, f"{role} was denied page {key}"
+        else:
+            expect(denied.first).to_be_visible()
+            assert page.locator(READY[key]).count() == 0, f"{role} saw page {key}"
+            assert f"page denied: username={role} page={key}" in server.log()
+    navigation = page.locator(".page-navigation button").all_inner_texts()
+    for key in READY:
+        shown = label(f"page.{key}", "ko") in navigation
+        assert shown == (key in allowed), f"navigation of {role} for page {key}"
+
+
+def test_viewer_sees_no_recordings(server: browser.Server, page: Page):
+    browser.login(page, server, "viewer")
+    open_page(page, server, "overview")
+    labels = page.locator(".page-navigation button").all_inner_texts()
+    assert labels == ["현황"]
+    assert page.locator(".tabulator-cell[tabulator-field='other_party']").count() == 0
+
+
+# -- masking ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "masked"),
+    [
+        pytest.param("viewer", True, id="viewer"),
+        pytest.param("admin", True, id="admin"),
+        pytest.param("operator", False, id="operator"),
+    ],
+)
+def test_ingest_error_number_masking(
+    server: browser.Server, page: Page, role: str, masked: bool
+):
+    wait_until(lambda: "in-2994-" in server.log(), timeout_s=60)
+    browser.login(page, server, role)
+    open_page(page, server, "overview")
+    table = page.locator(".ingest-errors-table")
+    expect(table.locator(".tabulator-row").first).to_be_visible(timeout=RENDER_WAIT_MS)
+    text = " ".join(table.locator(".tabulator-cell").all_inner_texts())
+    if masked:
+        assert ERROR_NUMBER not in text
+        assert "02-****-5678" in text
+    else:
+        assert ERROR_NUMBER in text
+
+
+def urlparse_path(url: str) -> str:
+    """Return the path part of ``url``."""
+    return re.sub(r"^https?://[^/]+", "", url).split("?")[0]
