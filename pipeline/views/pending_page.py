@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 OVERDUE_COLOR = "#c62828"
 
-# Columns of the pending list with their label keys; "overdue" stays hidden.
+# Columns of the pending list with their label keys. A hidden "overdue" column
+# follows them and marks the rows shown in red.
 COLUMNS = {
     "number": "wf.number",
     "recipient": "wf.recipient",

@@ -53,6 +53,7 @@ def purge_status_html(service, language: str, now: datetime | None = None) -> st
     next_run = scheduler.next_run if scheduler is not None else None
     error = scheduler.last_error if scheduler is not None else None
     overdue = queries.state_counts(cursor, config, now=now)["overdue"]
+
     color = STATE_COLORS["overdue"] if overdue else OK_COLOR
     never = label("never", language)
     last_text = format_time(finished_at, config.tz) if finished_at else never
@@ -63,6 +64,7 @@ def purge_status_html(service, language: str, now: datetime | None = None) -> st
         if next_run
         else label("wf.not_scheduled", language)
     )
+
     rows = [
         (label("wf.last_purge", language), escape(last_text), ""),
         (label("wf.next_purge", language), escape(next_text), ""),
@@ -80,6 +82,7 @@ def purge_status_html(service, language: str, now: datetime | None = None) -> st
                 f"color:{STATE_COLORS['overdue']}",
             )
         )
+
     body = "".join(
         f'<tr><th style="text-align:left;padding:2px 12px 2px 0">{escape(name)}</th>'
         f'<td class="purge-{index}" style="{style}">{value}</td></tr>'

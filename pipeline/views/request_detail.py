@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import datetime, time
 from pathlib import Path
 
 import panel as pn
@@ -24,8 +24,11 @@ from pipeline.errors import RecwatchError
 from pipeline.views.formatting import escape, format_duration, format_time
 from pipeline.views.workflow_base import (
     WorkflowPage,
+    as_date,
     download_button,
+    key_value_table,
     parse_local_time,
+    set_options,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,7 +54,9 @@ NOTICE_TEXT_FIELDS = (
 )
 # A viewing ends at this local time on the day it starts unless changed.
 DEFAULT_VIEWING_END = time(18, 0)
-# Where protected copies are written: under the data folder, which is not served.
+# Folder of protected copies, under the data folder, which is never served.
+# TODO: delete an archive once it was downloaded or after a set time; until then
+# every protected copy stays in this folder.
 COPIES_FOLDER = ("private", "handovers")
 
 
@@ -284,23 +289,23 @@ class RequestDetail(WorkflowPage):
         self.handover_recordings.label = text("wf.provide_recordings")
         self.handover_button.label = text("wf.hand_over")
         self.copy_download.label = text("wf.download_copy")
-        _set_options(
+        set_options(
             self.method,
             {text(f"wf.method.{method}"): method for method in handover.METHODS},
         )
         self.notified_on.label = text("wf.notified_on")
-        _set_options(
+        set_options(
             self.use_result,
             {text(f"wf.use.{code}"): code for code in returns.USE_RESULTS},
         )
-        _set_options(
+        set_options(
             self.destruction,
             {
                 text(f"wf.destruction.{code}"): code
                 for code in returns.DESTRUCTION_STATES
             },
         )
-        _set_options(
+        set_options(
             self.not_destroyed_reason,
             {"—": ""}
             | {text(f"wf.kept.{code}"): code for code in returns.NOT_DESTROYED_REASONS},
@@ -396,7 +401,7 @@ class RequestDetail(WorkflowPage):
             ),
             ("wf.due_on", record.due_on.isoformat() if record.due_on else "—"),
         ]
-        return _table_html(
+        return key_value_table(
             [(self.text(key), value) for key, value in values], "request-fields"
         )
 
@@ -450,7 +455,7 @@ class RequestDetail(WorkflowPage):
             (format_time(moment, tz), text)
             for moment, text in self.timeline_events(record, cursor)
         ]
-        return _table_html(rows, "timeline")
+        return key_value_table(rows, "timeline")
 
     def approvals_html(self, record: requests.RequestRecord) -> str:
         """Return the three approval stages of ``record`` as an HTML table."""
@@ -464,7 +469,7 @@ class RequestDetail(WorkflowPage):
                 mark = "" if approval.decision == "approved" else "반려 · "
                 value = f"{mark}{approval.display_name} {day.isoformat()}"
             cells.append((self.text(f"wf.stage.{stage}"), value))
-        return _table_html(cells, "approval-stages")
+        return key_value_table(cells, "approval-stages")
 
     def _show_actions(self, record: requests.RequestRecord, reset: bool) -> None:
         stage = record.next_stage
@@ -643,7 +648,7 @@ class RequestDetail(WorkflowPage):
         """Reject the request at its next stage with the typed reason."""
         record = self._record
 
-        def refuse():
+        def reject_at_stage():
             if record is None or record.next_stage is None:
                 raise RecwatchError(
                     "no request with an open approval stage is selected. Pick a "
@@ -658,7 +663,7 @@ class RequestDetail(WorkflowPage):
                 now=self.now(),
             )
 
-        return self._act(refuse)
+        return self._act(reject_at_stage)
 
     def attach(self) -> bool:
         """Attach the ticked recordings to the submitted request."""
@@ -781,7 +786,7 @@ class RequestDetail(WorkflowPage):
                 destroyed_by_name=values["destroyed_by_name"],
                 not_destroyed_reason=self.not_destroyed_reason.value or "",
                 extension_period=values["extension_period"],
-                planned_destruction_on=_as_date(self.planned_destruction_on.value),
+                planned_destruction_on=as_date(self.planned_destruction_on.value),
                 remarks=values["remarks"],
             )
             return returns.record_notice(
@@ -809,28 +814,3 @@ class RequestDetail(WorkflowPage):
                 "no request is selected. Pick a request from the list first."
             )
         return self._record
-
-
-def _set_options(widget, options: dict[str, object]) -> None:
-    """Replace a choice widget's options in place, keeping its value."""
-    value = widget.value
-    widget.options = options
-    if value in options.values():
-        widget.value = value
-
-
-def _as_date(value) -> date | None:
-    if value is None or isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    return value.date()
-
-
-def _table_html(rows: list[tuple[str, object]], css_class: str) -> str:
-    """Return two-column key/value rows as an escaped HTML table."""
-    body = "".join(
-        f'<tr><th style="text-align:left;padding:3px 12px 3px 0;color:#444;'
-        f'white-space:nowrap;vertical-align:top">{escape(key)}</th>'
-        f'<td style="padding:3px 0">{escape(value)}</td></tr>'
-        for key, value in rows
-    )
-    return f'<table class="{css_class}" style="font-size:14px">{body}</table>'

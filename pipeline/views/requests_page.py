@@ -23,7 +23,7 @@ from pipeline.views.workflow_base import WorkflowPage, parse_local_time, plain_t
 
 logger = logging.getLogger(__name__)
 
-# Form 1 text fields in the order of the paper form, with their label keys.
+# Form 1 text fields in the order of 녹취정보 열람·제공 신청서, with their label keys.
 FORM_FIELDS = (
     ("requester_name", "wf.requester_name"),
     ("requester_birth", "wf.requester_birth"),

@@ -80,6 +80,32 @@ def download_button(
     )
 
 
+def set_options(widget, options: dict[str, object]) -> None:
+    """Replace a choice widget's options in place, keeping its value."""
+    value = widget.value
+    widget.options = options
+    if value in options.values():
+        widget.value = value
+
+
+def as_date(value) -> date | None:
+    """Return a DatePicker value as a date; None stays None."""
+    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return value.date()
+
+
+def key_value_table(rows: list[tuple[str, object]], css_class: str) -> str:
+    """Return two-column key/value rows as an escaped HTML table."""
+    body = "".join(
+        f'<tr><th style="text-align:left;padding:3px 12px 3px 0;color:#444;'
+        f'white-space:nowrap;vertical-align:top">{escape(key)}</th>'
+        f'<td style="padding:3px 0">{escape(value)}</td></tr>'
+        for key, value in rows
+    )
+    return f'<table class="{css_class}" style="font-size:14px">{body}</table>'
+
+
 class WorkflowPage(pn.viewable.Viewer):
     """A dashboard page that acts for one user and reports errors in an alert.
 
@@ -163,7 +189,9 @@ class WorkflowPage(pn.viewable.Viewer):
         self.alert.object = ""
 
     def attempt(self, action: Callable[[], T]) -> T | None:
-        """Run ``action``; show a RecwatchError in the alert and return None.
+        """Run ``action`` and return its result, or None after a RecwatchError.
+
+        The error's message is shown in the alert.
 
         Only the project's own errors are caught: they carry a message meant for
         the user. Anything else is a bug, and Panel logs its traceback.
