@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -175,6 +176,26 @@ def _take_over_moved(con: duckdb.DuckDBPyConnection) -> None:
         logger.info("recording id=%d moved to %s", recording_id, redact(path))
 
 
+def _paths_being_destroyed(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Return batch paths that a purge is destroying or has just destroyed.
+
+    The purge overwrites a file before it unlinks it, and the watcher sees that
+    write like any other. Its result must not become a row: the file is gone,
+    or about to be. A destroyed path that holds a file again is a new file.
+    """
+    rows = con.execute(
+        "SELECT DISTINCT path, status FROM destruction_records"
+        " WHERE status IN ('planned', 'destroyed')"
+        " AND path IN (SELECT path FROM batch)"
+    ).fetchall()
+    skipped = {
+        path for path, status in rows if status == "planned" or not os.path.exists(path)
+    }
+    for path in skipped:
+        logger.debug("skipped a result for %s: the purge destroys it", redact(path))
+    return skipped
+
+
 def _free_purged_paths(con: duckdb.DuckDBPyConnection) -> None:
     """Move tombstones aside when a new file appears at a purged file's path.
 
@@ -240,6 +261,14 @@ def store_results(
     if analysed:
         rows = [_row(result, now) for result in analysed]
         con.register("batch", _batch_frame(rows))
+        destroyed = _paths_being_destroyed(con)
+        if destroyed:
+            rows = [row for row in rows if row["path"] not in destroyed]
+            analysed = [r for r in analysed if r.path not in destroyed]
+            if not rows:
+                con.unregister("batch")
+                return len(unchanged)
+            con.register("batch", _batch_frame(rows))
         _free_purged_paths(con)
         _take_over_moved(con)
         duplicates = _duplicate_paths(con)

@@ -7,7 +7,7 @@ import errno
 import os
 import shutil
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 from conftest import RATE, make_config, speechlike, wait_until, write_call
 
+from pipeline.analysis import Job, run_job
 from pipeline.catalog import Catalog
 from pipeline.ingest import Ingestor, scan_tree, wav_header_incomplete
 
@@ -322,3 +323,60 @@ def test_inotify_limit_falls_back_to_polling(config, catalog, executor):
     errors = catalog.query("SELECT stage, message FROM ingest_errors")
     assert errors[0][0] == "watch"
     assert "falls back to polling" in errors[0][1]
+
+
+def test_purge_under_watcher_leaves_no_phantom_rows(running, catalog, config):
+    from pipeline.purge import run_purge
+
+    old = datetime.now() - timedelta(days=40)
+    paths = [
+        write_call(spool(config), old, unique=f"5.{i}", seed=i, seconds=2.0)
+        for i in range(20)
+    ]
+    wait_until(lambda: all(stored(catalog, path) for path in paths))
+    summary = run_purge(catalog, config, apply=True)
+    assert summary.deleted == len(paths)
+    # The purge's overwrites and unlinks reach the watcher as events; let
+    # ingest handle them all before looking.
+    time.sleep(3)
+    running.request_reconcile("test")
+    time.sleep(1)
+    rows_after = catalog.query(
+        "SELECT status, count(*) FROM recordings GROUP BY status ORDER BY status"
+    )
+    assert rows_after == [("deleted", len(paths))]
+    assert catalog.query("SELECT count(*) FROM ingest_errors") == [(0,)]
+
+
+def test_result_for_file_being_destroyed_is_dropped(catalog, config):
+    from pipeline.analysis import JobResult
+    from pipeline.recordings import store_results
+
+    path = write_call(spool(config), START, seed=3)
+    result = run_job(Job(str(path), str(spool(config)), "freepbx"))
+    catalog.write(lambda con: store_results(con, [result]))
+    (recording_id,) = catalog.query("SELECT id FROM recordings")[0]
+    catalog.write(
+        lambda con: con.execute(
+            "INSERT INTO destruction_records (recording_id, run_id, path, planned_at,"
+            " operator, reason, method, status)"
+            " VALUES (?, 1, ?, now(), 'test', 'expired', 'overwrite+unlink',"
+            " 'planned')",
+            [recording_id, str(path)],
+        )
+    )
+    # What a worker reports after the purge overwrote the file with zeros.
+    zeroed = JobResult(
+        path=str(path),
+        root=str(spool(config)),
+        outcome="analysed",
+        size_bytes=10,
+        sha256="0" * 64,
+        error="not audio: zeros",
+        flags=["not_audio"],
+    )
+    stored_count = catalog.write(lambda con: store_results(con, [zeroed]))
+    assert stored_count == 0
+    assert catalog.query("SELECT status, sha256 FROM recordings") == [
+        ("ok", result.sha256)
+    ]
