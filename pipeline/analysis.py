@@ -26,6 +26,12 @@ logger = logging.getLogger(__name__)
 
 HASH_BLOCK_BYTES = 1 << 20
 
+IN_MEMORY_MAX_BYTES = 64 << 20
+"""A new file up to this size is read once and hashed and decoded from memory.
+
+64 MiB is about 35 minutes of 8 kHz 16-bit stereo or 70 minutes of mono. Larger
+files are read twice, so a worker's memory does not grow with the file."""
+
 # Korean phone numbers in file names: a leading 0 and 9 to 11 digits. Log lines
 # show only the last four digits, because logs must not carry personal data.
 _PHONE_IN_NAME = re.compile(r"(?<!\d)0\d{4,6}(\d{4})(?!\d)")
@@ -93,9 +99,18 @@ def _freeze(table: dict | None) -> tuple | None:
 def run_job(job: Job) -> JobResult:
     """Hash, read metadata and analyse one file; never raises for bad input."""
     result = JobResult(path=job.path, root=job.root, outcome="analysed")
+    content = None
     try:
         before = os.stat(job.path)
-        result.sha256 = sha256_file(job.path)
+        # A file seen before is hashed first, so that an unchanged file is not
+        # decoded. A new file is read once, and its bytes are both hashed and
+        # decoded, because a second read costs about as much as the hash.
+        if job.known_sha256 is None and before.st_size <= IN_MEMORY_MAX_BYTES:
+            with open(job.path, "rb") as handle:
+                content = handle.read()
+            result.sha256 = hashlib.sha256(content).hexdigest()
+        else:
+            result.sha256 = sha256_file(job.path)
         after = os.stat(job.path)
     except FileNotFoundError:
         result.outcome = "vanished"
@@ -131,7 +146,7 @@ def run_job(job: Job) -> JobResult:
         raw_format = audio.RawFormat(**metadata.raw_format)
     try:
         result.stats = audio.analyze_file(
-            job.path, raw_format=raw_format, **job.audio_options
+            job.path, raw_format=raw_format, content=content, **job.audio_options
         )
         result.flags.extend(result.stats.get("flags", []))
         result.flags.extend(_call_flags(result.stats, metadata.mode))

@@ -2,9 +2,10 @@
 
 ``analyze_file`` runs in the ingest worker processes, so it returns a plain dict that
 pickles and serialises to JSON. It sniffs the content to find the container and
-checks WAV size fields itself. It decodes with libsndfile (through soundfile) in
-blocks of about 10 s, so a one-hour call needs little memory. For codecs that
-libsndfile rejects it falls back to an ffmpeg pipe when ffmpeg is installed.
+checks WAV size fields itself. It decodes 16-bit PCM WAV with NumPy and other
+codecs with libsndfile (through soundfile), in blocks of about 10 s, so a one-hour
+call needs little memory beyond the file's bytes. For codecs that libsndfile
+rejects it falls back to an ffmpeg pipe when ffmpeg is installed.
 Speech activity, noise floor, SNR and the quality verdict come from
 ``pipeline.callstats``, which receives the frame RMS values computed here.
 """
@@ -92,6 +93,7 @@ def analyze_file(
     notice_clip: str | os.PathLike | None = None,
     notice_window_s: float = notice.DEFAULT_WINDOW_S,
     notice_threshold: float = notice.DEFAULT_THRESHOLD,
+    content: bytes | None = None,
 ) -> dict:
     """Decode one recording, measure level, silence, speech and clipping, and judge it.
 
@@ -120,12 +122,17 @@ def analyze_file(
         Only these first seconds of the decoded audio are searched.
     notice_threshold : float
         Minimum match score, from -1 to 1, for a found notice.
+    content : bytes or None
+        The whole file, when the caller has already read it to hash it. The file is
+        then decoded from these bytes and opened again only for a WAV whose size
+        fields need correcting or a codec that only ffmpeg decodes.
 
     Returns
     -------
     dict
         ``sample_rate`` (Hz), ``channels``, ``codec``, ``container``, ``decoder``
-        ("soundfile" or "ffmpeg"), ``frames`` (samples per channel actually
+        ("numpy" for 16-bit PCM WAV, else "soundfile" or "ffmpeg"), ``frames``
+        (samples per channel actually
         decoded), ``duration_s`` (frames / sample_rate), ``silence_ratio`` (silent
         frames / frames, 0.0 when empty), ``longest_silence_s``, ``rms_dbfs`` and
         ``peak_dbfs`` (over all channels, at least ``DBFS_FLOOR``),
@@ -176,7 +183,7 @@ def analyze_file(
             )
         notice_request = _NoticeRequest(notice_clip, notice_window_s, notice_threshold)
     path_text = os.fspath(path)
-    file_size = _file_size(path_text)
+    file_size = _file_size(path_text, content)
 
     if raw_format is not None:
         return _analyze_raw(
@@ -186,9 +193,10 @@ def analyze_file(
             frame_ms,
             thresholds,
             notice_request,
+            content,
         )
 
-    with open(path_text, "rb") as stream:
+    with _open_source(path_text, content) as stream:
         head = stream.read(512)
         container = codecs.sniff_container(head)
         header = None
@@ -210,7 +218,7 @@ def analyze_file(
     if container and expected and container not in expected:
         flags.append("extension_mismatch")
 
-    decoded = _decode(path_text, head, container, header)
+    decoded = _decode(path_text, head, container, header, content)
     stats = _SignalStats(
         sample_rate=decoded.sample_rate,
         channels=decoded.channels,
@@ -319,10 +327,17 @@ def _no_blocks() -> Generator[np.ndarray, None, None]:
     yield from ()
 
 
-def _file_size(path: str) -> int:
+def _open_source(path: str, content: bytes | None) -> io.BufferedIOBase:
+    """Open the file's bytes in memory when given, or else the file itself."""
+    if content is not None:
+        return io.BytesIO(content)
+    return open(path, "rb")  # noqa: SIM115 - the caller closes it
+
+
+def _file_size(path: str, content: bytes | None = None) -> int:
     """Return the file size, raising AudioError for a missing or empty file."""
     try:
-        size = os.stat(path).st_size
+        size = len(content) if content is not None else os.stat(path).st_size
     except FileNotFoundError as error:
         raise AudioError(
             f"not found: {path} was removed or renamed before it could be analysed; "
@@ -357,7 +372,11 @@ class _Decoded:
 
 
 def _decode(
-    path: str, head: bytes, container: str | None, header: codecs.WavHeader | None
+    path: str,
+    head: bytes,
+    container: str | None,
+    header: codecs.WavHeader | None,
+    content: bytes | None = None,
 ) -> _Decoded:
     """Open the best decoder for the file, or raise AudioError naming the problem."""
     if container in codecs.FFMPEG_ONLY_CONTAINERS:
@@ -375,8 +394,11 @@ def _decode(
             blocks=_no_blocks(),
         )
 
+    if header is not None and (header.format_tag, header.bits_per_sample) == (1, 16):
+        return _decode_pcm16(path, header, content)
+
     resources = ExitStack()
-    source: object = path
+    source: object = path if content is None else io.BytesIO(content)
     if header is not None and header.needs_patch:
         source = resources.enter_context(codecs.PatchedWavView(path, header))
         logger.debug("reading WAV with corrected size fields, flags %s", header.flags)
@@ -408,6 +430,57 @@ def _decode(
         codec=codec,
         container=container or snd.format.lower(),
         decoder="soundfile",
+        blocks=blocks(),
+        resources=resources,
+    )
+
+
+def _decode_pcm16(
+    path: str, header: codecs.WavHeader, content: bytes | None
+) -> _Decoded:
+    """Decode 16-bit PCM WAV samples with NumPy, in blocks of ``BLOCK_SECONDS``.
+
+    libsndfile takes about as long to decode 16-bit PCM as hashing and framing the
+    whole file together, so NumPy reads the data chunk directly. The samples equal
+    libsndfile's float reads (code / 32768). ``header.data_bytes`` counts only the
+    whole blocks present, so a truncated file or a wrong size field decodes as the
+    patched view would show it to libsndfile.
+    """
+    frame_bytes = header.block_align
+    channels = header.channels
+    block_frames = round(header.sample_rate * BLOCK_SECONDS)
+    total_frames = header.data_bytes // frame_bytes
+    resources = ExitStack()
+    stream = None
+    if content is None:
+        # The ExitStack closes the file when the caller closes the decoder.
+        stream = resources.enter_context(open(path, "rb"))  # noqa: SIM115
+        stream.seek(header.data_offset)
+
+    def blocks() -> Generator[np.ndarray, None, None]:
+        for first in range(0, total_frames, block_frames):
+            count = min(block_frames, total_frames - first)
+            if stream is None:
+                offset = header.data_offset + first * frame_bytes
+                codes = np.frombuffer(content, "<i2", count * channels, offset)
+            else:
+                codes = np.fromfile(stream, "<i2", count * channels)
+                if len(codes) < count * channels:
+                    raise AudioError(
+                        f"decode failed: {path} became shorter while it was read; "
+                        "the file will be analysed again if it changes",
+                        flags=("decode_error",),
+                    )
+            block = codes.reshape(-1, channels).astype(np.float32)
+            block *= np.float32(1.0 / 32768.0)
+            yield block
+
+    return _Decoded(
+        sample_rate=header.sample_rate,
+        channels=channels,
+        codec="pcm_16",
+        container="wav",
+        decoder="numpy",
         blocks=blocks(),
         resources=resources,
     )
@@ -496,6 +569,7 @@ def _analyze_raw(
     frame_ms: int,
     thresholds: QualityThresholds,
     notice_request: _NoticeRequest | None,
+    content: bytes | None = None,
 ) -> dict:
     """Analyse a headerless file in the format that the naming profile states."""
     stats = _SignalStats(
@@ -510,7 +584,7 @@ def _analyze_raw(
     block_frames = round(raw_format.sample_rate * BLOCK_SECONDS)
     try:
         with sf.SoundFile(
-            path,
+            path if content is None else io.BytesIO(content),
             samplerate=raw_format.sample_rate,
             channels=raw_format.channels,
             subtype=_RAW_SUBTYPES[raw_format.codec],
@@ -641,8 +715,9 @@ class _SignalStats:
             self._head_length += len(kept)
         self.frames += len(block)
         self.sum_squares += np.einsum("ij,ij->j", block, block, dtype=np.float64)
-        self.peak = np.maximum(self.peak, np.abs(block).max(axis=0))
-        self.clipped += np.count_nonzero(np.abs(block) >= self.clip_level, axis=0)
+        magnitude = np.abs(block)
+        self.peak = np.maximum(self.peak, magnitude.max(axis=0))
+        self.clipped += np.count_nonzero(magnitude >= self.clip_level, axis=0)
         self.sum_samples += block.sum(axis=0, dtype=np.float64)
 
         if len(self._pending):

@@ -74,7 +74,7 @@ def test_result_format_fields(tmp_path):
     assert result["channels"] == 1
     assert result["codec"] == "pcm_16"
     assert result["container"] == "wav"
-    assert result["decoder"] == "soundfile"
+    assert result["decoder"] == "numpy"
     assert result["flags"] == []
     assert isinstance(result["frames"], int)
     assert isinstance(result["clipped_samples"], int)
@@ -692,3 +692,99 @@ def test_ffmpeg_fallback_stats_match(tmp_path):
     assert result["duration_s"] == pytest.approx(3.0, abs=0.01)
     assert result["speech_detector"] == "webrtcvad"
     assert len(result["channels_stats"]) == 1
+
+
+# -- the NumPy decoder for 16-bit PCM and decoding from bytes in memory ------------
+
+_DECODER_KEYS = {"decoder", "container"}
+
+
+def _without(result: dict, keys: set[str]) -> dict:
+    return {key: value for key, value in result.items() if key not in keys}
+
+
+@pytest.mark.parametrize(
+    "channels", [pytest.param(1, id="mono"), pytest.param(2, id="stereo")]
+)
+def test_pcm16_numpy_matches_libsndfile(tmp_path, channels):
+    rng = np.random.default_rng(41)
+    # 23.5 s crosses two 10 s decode blocks and ends in a partial frame.
+    signal = rng.normal(0.0, 0.05, (round(23.5 * RATE), channels))
+    signal[RATE : 3 * RATE] = 0.0
+    signal[5 * RATE] = 1.0
+    wav = write_wav(tmp_path / "call.wav", signal)
+    raw = tmp_path / "call.raw"
+    raw.write_bytes(wav.read_bytes()[WAV_HEADER_BYTES:])
+
+    from_numpy = analyze_file(wav)
+    from_libsndfile = analyze_file(raw, raw_format=RawFormat("pcm_16", RATE, channels))
+
+    assert from_numpy["decoder"] == "numpy"
+    assert from_libsndfile["decoder"] == "soundfile"
+    assert _without(from_numpy, _DECODER_KEYS) == _without(
+        from_libsndfile, _DECODER_KEYS
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("call.wav", id="pcm16-wav"),
+        pytest.param("call.mulaw.wav", id="mulaw-wav"),
+        pytest.param("call.raw", id="raw-mulaw"),
+    ],
+)
+def test_content_bytes_match_path(tmp_path, name):
+    path = tmp_path / name
+    signal = sine(12.0, amplitude=0.3)
+    if name == "call.raw":
+        sf.write(path, signal, RATE, subtype="ULAW", format="RAW")
+        raw_format = RawFormat("mulaw", RATE)
+    else:
+        subtype = "ULAW" if "mulaw" in name else "PCM_16"
+        write_wav(path, signal, subtype=subtype)
+        raw_format = None
+
+    from_path = analyze_file(path, raw_format=raw_format)
+    from_bytes = analyze_file(path, raw_format=raw_format, content=path.read_bytes())
+
+    assert from_bytes == from_path
+
+
+def test_content_bytes_with_patched_sizes(tmp_path):
+    path = write_wav(tmp_path / "placeholder.wav", sine(3.0))
+    set_wav_sizes(path, riff_size=0, data_size=0)
+
+    result = analyze_file(path, content=path.read_bytes())
+
+    assert result["frames"] == 3 * RATE
+    assert "header_incomplete" in result["flags"]
+
+
+def test_content_empty_bytes_rejected(tmp_path):
+    path = write_wav(tmp_path / "call.wav", sine(1.0))
+
+    with pytest.raises(AudioError, match="empty file"):
+        analyze_file(path, content=b"")
+
+
+def test_run_job_reads_new_file_once(tmp_path):
+    from pipeline.analysis import Job, run_job, sha256_file
+
+    path = write_wav(tmp_path / "call.wav", sine(5.0))
+    job = Job(path=str(path), root=str(tmp_path), profile_name="freepbx")
+
+    new = run_job(job)
+    known = run_job(
+        Job(
+            path=str(path),
+            root=str(tmp_path),
+            profile_name="freepbx",
+            known_sha256="0" * 64,
+        )
+    )
+
+    assert new.sha256 == sha256_file(path)
+    assert new.stats == analyze_file(path)
+    assert known.sha256 == new.sha256
+    assert known.stats == new.stats
