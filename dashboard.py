@@ -18,6 +18,7 @@ import panel as pn
 
 from pipeline.auth import allowed
 from pipeline.service import current, start_service
+from pipeline.views.accesslog_page import AccessLogPage
 from pipeline.views.formatting import escape, format_time
 from pipeline.views.health import health_html
 from pipeline.views.holds_page import HoldsPage
@@ -31,6 +32,7 @@ from pipeline.views.recordings import RecordingsPage
 from pipeline.views.requests_page import RequestsPage
 from pipeline.views.retention import RetentionPage
 from pipeline.views.session import current_user, record_access, session_alive
+from pipeline.views.users_page import UsersPage
 from pipeline.websessions import auth_active
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ PAGES = {
     "holds": ("page.holds", HoldsPage, "view_recordings"),
     "lines": ("page.lines", LinesPage, "view_recordings"),
     "purge": ("page.purge", PurgePage, "purge"),
+    "accesslog": ("page.accesslog", AccessLogPage, "view_access_log"),
+    "users": ("page.users", UsersPage, "manage_users"),
 }
 DEFAULT_PAGE = "overview"
 

@@ -16,7 +16,11 @@ import pytest
 from conftest import wait_until
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from pipeline.views import accesslog_page, users_page
 from pipeline.views.i18n import label
+
+# Importing the page modules adds their labels to the shared label table.
+assert accesslog_page.ACCESS_LOG_LABELS and users_page.USERS_LABELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,14 +31,16 @@ READY = {
     "overview": ".overview-cards",
     "retention": ".overdue-table",
     "recordings": ".recordings-table",
+    "accesslog": ".access-log-table",
+    "users": ".privileged-table",
 }
 # Role -> pages it may open; every other page of READY must be denied.
 ALLOWED_PAGES = {
     "viewer": {"overview"},
     "operator": {"overview", "retention", "recordings"},
-    "approver": {"overview", "retention", "recordings"},
-    "auditor": {"overview", "retention", "recordings"},
-    "admin": {"overview"},
+    "approver": {"overview", "retention", "recordings", "accesslog"},
+    "auditor": {"overview", "retention", "recordings", "accesslog"},
+    "admin": {"overview", "users"},
 }
 ERROR_NUMBER = "0212345678"
 
@@ -195,6 +201,50 @@ def test_ingest_error_number_masking(
         assert "02-****-5678" in text
     else:
         assert ERROR_NUMBER in text
+
+
+# -- access log and privileged users ----------------------------------------------
+
+
+def test_access_log_shows_denied_page(server: browser.Server, page: Page):
+    browser.login(page, server, "viewer")
+    open_page(page, server, "recordings")
+    expect(page.locator(".access-denied").first).to_be_visible()
+    browser.login(page, server, "auditor")
+    open_page(page, server, "accesslog")
+    page.locator(".al-action select").select_option(label="view_page")
+    table = page.locator(".access-log-table")
+    results = table.locator(".tabulator-cell[tabulator-field='result']")
+    expect(results.first).to_have_text("denied")
+    actors = table.locator(".tabulator-cell[tabulator-field='actor']")
+    assert "viewer" in actors.all_inner_texts()
+
+
+def test_access_log_records_logins(server: browser.Server, page: Page):
+    browser.login(page, server, "approver")
+    open_page(page, server, "accesslog")
+    page.locator(".al-action select").select_option(label="login")
+    actors = page.locator(".access-log-table .tabulator-cell[tabulator-field='actor']")
+    expect(actors.first).to_be_visible()
+    assert "approver" in actors.all_inner_texts()
+
+
+def test_chain_check_reports_intact(server: browser.Server, page: Page):
+    browser.login(page, server, "auditor")
+    open_page(page, server, "accesslog")
+    expect(page.locator(".chain-status")).to_contain_text("아직 검증하지")
+    page.locator(".verify-chain button").click()
+    expect(page.locator(".chain-intact")).to_be_visible(timeout=RENDER_WAIT_MS)
+
+
+def test_privileged_users_within_maximum(server: browser.Server, page: Page):
+    browser.login(page, server, "admin")
+    open_page(page, server, "users")
+    expect(page.locator(".privileged-within")).to_contain_text("4명")
+    names = page.locator(
+        ".privileged-table .tabulator-cell[tabulator-field='username']"
+    ).all_inner_texts()
+    assert sorted(names) == ["admin", "approver", "auditor", "operator"]
 
 
 def urlparse_path(url: str) -> str:
