@@ -19,6 +19,7 @@ import fnmatch
 import logging
 import multiprocessing
 import os
+import stat
 import struct
 import threading
 import time
@@ -55,6 +56,9 @@ MAX_BATCH_DELAY_S = 0.2
 # Polling stats every file below a root, so it runs far less often than the
 # inotify observer reacts; the periodic reconciliation scan covers the rest.
 POLLING_INTERVAL_S = 5.0
+# Moving or unmounting a watched root sends no event that watchdog reports, so
+# each root's folder identity is checked on this timer.
+ROOT_CHECK_INTERVAL_S = 2.0
 
 
 @dataclass
@@ -118,6 +122,17 @@ def scan_tree(root: Path, ignore_patterns: Iterable[str]) -> dict[str, tuple[int
                 except FileNotFoundError:
                     continue
     return found
+
+
+def folder_identity(path: Path) -> tuple[int, int] | None:
+    """Return (st_dev, st_ino) of a folder, or None when it is not a folder."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode):
+        return None
+    return info.st_dev, info.st_ino
 
 
 def is_ignored(name: str, patterns: Iterable[str]) -> bool:
@@ -250,6 +265,8 @@ class Ingestor:
         self._next_reconcile = 0.0
         self._last_flush = time.monotonic()
         self._unavailable: set[str] = set()
+        self._root_ids: dict[str, tuple[int, int] | None] = {}
+        self._next_root_check = 0.0
         # Enough jobs queued to keep every worker busy between two loop steps.
         self._max_in_flight = 64 * config["ingest.workers"]
         self._ready_hint = False
@@ -300,6 +317,7 @@ class Ingestor:
     def _start_observers(self) -> None:
         for recorder in self._roots:
             recorder.root.mkdir(parents=True, exist_ok=True)
+            self._root_ids[str(recorder.root)] = folder_identity(recorder.root)
             self._observers.append(self._start_observer(recorder.root))
         self.health.observed_roots = len(self._observers)
         self.health.watcher_alive = True
@@ -362,6 +380,9 @@ class Ingestor:
             if observer.is_alive() or self._stopping.is_set():
                 continue
             root = self._roots[index].root
+            if self._root_ids.get(str(root)) is None:
+                # The root is gone; _check_roots starts a watcher when it is back.
+                continue
             logger.error("the watcher on %s stopped; restarting it with polling", root)
             self._record_watch_error(root, OSError("the watcher thread stopped"))
             self._observers[index] = self._start_observer(root, polling=True)
@@ -434,6 +455,8 @@ class Ingestor:
 
     def _step(self, interval_s: float) -> None:
         now = time.monotonic()
+        if self._observers:
+            self._check_roots(now)
         with self._wakeup:
             reasons, self._reconcile_reasons = self._reconcile_reasons, []
             folders, self._folders_to_scan = self._folders_to_scan, set()
@@ -455,10 +478,53 @@ class Ingestor:
         if self._observers and not self.watcher_alive():
             self._revive_observers()
 
+    def _check_roots(self, now: float) -> None:
+        """Follow a root that was removed, renamed, unmounted or mounted over.
+
+        watchdog 7.1 sends no event when the watched root itself is renamed or
+        unmounted, and an inotify watch follows a renamed folder. So a changed
+        (st_dev, st_ino) restarts the root's watcher and queues a reconciliation,
+        which raises the unavailable-root alert or catalogs the returned files.
+        """
+        if now < self._next_root_check:
+            return
+        self._next_root_check = now + ROOT_CHECK_INTERVAL_S
+        for index, recorder in enumerate(self._roots):
+            key = str(recorder.root)
+            identity = folder_identity(recorder.root)
+            if identity != self._root_ids.get(key):
+                self._root_ids[key] = identity
+                change = "gone" if identity is None else "replaced or mounted over"
+                logger.warning("recorder root %s is %s; reconciling", key, change)
+                self._replace_observer(index, start=identity is not None)
+                self.request_reconcile(f"recorder root {change}")
+            elif key in self._unavailable and scan_tree(recorder.root, self._ignore):
+                # Cheap while the root is unavailable, which means it held no file.
+                self.request_reconcile("recorder root has files again")
+
+    def _replace_observer(self, index: int, *, start: bool) -> None:
+        old = self._observers[index]
+        old.stop()
+        old.join(timeout=10)
+        if start and not self._stopping.is_set():
+            root = self._roots[index].root
+            polling = str(root) in self.health.polling_roots
+            self._observers[index] = self._start_observer(root, polling=polling)
+
     def _store_gone(self, paths: set[str]) -> None:
-        vanished = [path for path in paths if not os.path.exists(path)]
+        # A file below an unavailable root is not gone, only out of reach: an
+        # unmounted share must not turn into a mass of missing recordings.
+        vanished = [
+            path
+            for path in paths
+            if not os.path.exists(path) and self._root_available(path)
+        ]
         if vanished:
             self.catalog.write(lambda con: recordings.mark_missing(con, vanished))
+
+    def _root_available(self, path: str) -> bool:
+        root = self._root_for(path).root
+        return str(root) not in self._unavailable and root.is_dir()
 
     def _root_for(self, path: str) -> RecorderRoot:
         for recorder in self._roots:

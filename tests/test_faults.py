@@ -8,23 +8,30 @@ where this process may not mount.
 from __future__ import annotations
 
 import random
+import shutil
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import make_config, wait_until, write_call
 from faultkit import (
+    can_mount,
     kill_group,
     start_service_process,
     start_writer_process,
+    tmpfs,
     wav_files,
     write_config,
 )
 
 from pipeline.catalog import Catalog
+from pipeline.ingest import Ingestor
 
 CRASH_RESTARTS = 30
 CRASH_SEED = 20261203
+START = datetime(2026, 12, 3, 14, 15, 0)
 
 
 def _catalog_paths(catalog_path: Path) -> tuple[list[str], int, int]:
@@ -76,3 +83,116 @@ def test_sigkill_during_ingest_loses_nothing(tmp_path):
     assert set(present) == on_disk
     assert len(present) == len(on_disk)
     assert rows == distinct
+
+
+# -- the recorder root disappears and comes back -------------------------------
+
+
+def _present(catalog: Catalog) -> set[str]:
+    return {
+        path
+        for (path,) in catalog.query(
+            "SELECT path FROM recordings WHERE missing_since IS NULL"
+            " AND status <> 'deleted'"
+        )
+    }
+
+
+def _missing(catalog: Catalog) -> set[str]:
+    return {
+        path
+        for (path,) in catalog.query(
+            "SELECT path FROM recordings WHERE missing_since IS NOT NULL"
+        )
+    }
+
+
+def _alerts(catalog: Catalog) -> list[str]:
+    return [
+        message
+        for (message,) in catalog.query(
+            "SELECT message FROM ingest_errors WHERE stage = 'reconcile'"
+        )
+    ]
+
+
+@pytest.fixture
+def root_config(tmp_path):
+    # A long periodic scan, so only the ingestor's own handling of the root's
+    # return can catalog the files, never the periodic scan.
+    return make_config(
+        tmp_path,
+        ingest__stable_s=0.3,
+        ingest__poll_interval_s=0.1,
+        ingest__reconcile_interval_s=600.0,
+    )
+
+
+def test_root_renamed_away_and_back(root_config, executor, tmp_path):
+    root = root_config.recorders[0].root
+    before = {str(write_call(root, START, unique=f"7.{i}", seed=i)) for i in range(4)}
+    hidden = tmp_path / "hidden-spool"
+    with Catalog(root_config.catalog_path) as catalog:
+        ingestor = Ingestor(catalog, root_config, executor=executor)
+        ingestor.start()
+        try:
+            wait_until(lambda: _present(catalog) == before)
+            root.rename(hidden)
+            wait_until(lambda: ingestor.health.unavailable_roots == [str(root)])
+            # A recorder still writing into the old folder while it is away.
+            late = write_call(hidden, START, unique="7.9", seed=9)
+            time.sleep(2)
+            assert _missing(catalog) == set()
+            assert len(_alerts(catalog)) == 1
+            assert "is missing or empty" in _alerts(catalog)[0]
+            assert ingestor._thread.is_alive()
+
+            hidden.rename(root)
+            expected = before | {str(root / late.relative_to(hidden))}
+            wait_until(lambda: _present(catalog) == expected, timeout_s=20)
+            wait_until(lambda: ingestor.health.unavailable_roots == [])
+            new_file = write_call(root, START, unique="7.10", seed=10)
+            wait_until(lambda: str(new_file) in _present(catalog), timeout_s=20)
+            assert _missing(catalog) == set()
+        finally:
+            ingestor.stop()
+
+
+def test_root_unmounted_and_remounted(root_config, executor, tmp_path):
+    root = root_config.recorders[0].root
+    reason = can_mount(tmp_path / "mount-probe")
+    if reason is not None:
+        pytest.skip(f"this process cannot mount a tmpfs: {reason}")
+    staging = tmp_path / "staging"
+    copies = [write_call(staging, START, unique=f"8.{i}", seed=i) for i in range(4)]
+    expected = {str(root / path.relative_to(staging)) for path in copies}
+    with Catalog(root_config.catalog_path) as catalog:
+        ingestor = Ingestor(catalog, root_config, executor=executor)
+        with tmpfs(root, "16m"):
+            ingestor.start()
+            try:
+                shutil.copytree(staging, root, dirs_exist_ok=True)
+                wait_until(lambda: _present(catalog) == expected)
+            except BaseException:
+                ingestor.stop()
+                raise
+        try:
+            # The mount point is an empty folder now, as when a share drops.
+            wait_until(lambda: ingestor.health.unavailable_roots == [str(root)])
+            time.sleep(2)
+            assert _missing(catalog) == set()
+            assert _present(catalog) == expected
+            assert len(_alerts(catalog)) == 1
+            assert "check that the recorder's share is mounted" in _alerts(catalog)[0]
+
+            with tmpfs(root, "16m"):
+                shutil.copytree(staging, root, dirs_exist_ok=True)
+                late = write_call(root, START, unique="8.9", seed=9)
+                wait_until(
+                    lambda: _present(catalog) == expected | {str(late)}, timeout_s=20
+                )
+                wait_until(lambda: ingestor.health.unavailable_roots == [])
+                assert _missing(catalog) == set()
+                ingestor.stop()
+        finally:
+            ingestor.stop()
