@@ -144,13 +144,11 @@ class FrameActivity:
         self._speech: list[np.ndarray] = []
 
     def add_frames(self, frames: np.ndarray, frame_rms: np.ndarray) -> None:
-        """Add frames of shape (n, frame_length, c) and their RMS of shape (n, c)."""
+        """Add frames of shape (c, n, frame_length) and their RMS of shape (n, c)."""
         active = frame_rms >= self.threshold
         speech = active.copy()
         for channel, vad in enumerate(self._vads):
-            speech[:, channel] = self._run_vad(
-                vad, frames[:, :, channel], active[:, channel]
-            )
+            speech[:, channel] = self._run_vad(vad, frames[channel], active[:, channel])
         self._rms.append(frame_rms.astype(np.float32))
         self._speech.append(speech)
 
