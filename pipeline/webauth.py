@@ -151,8 +151,16 @@ def get_user(request_handler: RequestHandler) -> str | None:
         # The first request of the server creates the demo users and reads the
         # idle time, so the login page works before anybody has logged in.
         _service()
+        _log_routes(request_handler.application)
     session = SESSIONS.lookup(session_token(request_handler))
     return session.username if session else None
+
+
+def _log_routes(application) -> None:
+    """Log the URL patterns that the server answers, for the route tests."""
+    router = getattr(application, "wildcard_router", None)
+    patterns = [rule.matcher.regex.pattern for rule in getattr(router, "rules", [])]
+    logger.info("server routes: %s", " ".join(patterns))
 
 
 def log_access(

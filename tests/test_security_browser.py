@@ -7,6 +7,8 @@ of its own, with the demo users (one per role, named after the role).
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +22,8 @@ from pipeline.views import accesslog_page, users_page
 from pipeline.views.i18n import label
 
 # Importing the page modules adds their labels to the shared label table.
-assert accesslog_page.ACCESS_LOG_LABELS and users_page.USERS_LABELS
+assert accesslog_page.ACCESS_LOG_LABELS
+assert users_page.USERS_LABELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -245,6 +248,139 @@ def test_privileged_users_within_maximum(server: browser.Server, page: Page):
         ".privileged-table .tabulator-cell[tabulator-field='username']"
     ).all_inner_texts()
     assert sorted(names) == ["admin", "approver", "auditor", "operator"]
+
+
+# -- routes -------------------------------------------------------------------------
+
+# Routes that respond without a login because they serve only the login itself or
+# library files, never recordings or catalog data.
+PUBLIC_ROUTES = {"/login", "/logout", "/favicon.ico"}
+STATIC_PREFIXES = ("/static/", "/dashboard/static/", "/components/")
+XSS = "<img src=x onerror=window.__xss=1>"
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Return redirects as responses instead of following them."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch(url: str) -> tuple[int, str, bytes]:
+    """Return status, Location header and body of a GET without cookies."""
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=30) as response:
+            return (
+                response.status,
+                response.headers.get("Location", ""),
+                response.read(),
+            )
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Location", ""), error.read()
+
+
+def server_routes(server: browser.Server) -> list[str]:
+    """Return concrete paths for every route pattern that the server logs at start."""
+    line = wait_until(lambda: re.search(r"server routes: (.*)", server.log()))
+    paths = []
+    for pattern in line.group(1).split():
+        path = pattern.rstrip("$").replace("(.*)", "probe.js").replace("/?", "/")
+        if path.endswith("/autoload.js"):
+            # Without this argument Bokeh rejects the request before the login check.
+            path += "?bokeh-autoload-element=probe"
+        paths.append(path)
+    return paths
+
+
+def test_every_route_requires_login(server: browser.Server):
+    paths = server_routes(server)
+    assert "/dashboard/" in paths
+    assert "/dashboard/ws" in paths
+    assert "/dashboard/metadata" in paths
+    for path in paths:
+        status, location, _body = fetch(server.base_url + path)
+        if path in PUBLIC_ROUTES:
+            assert status in (200, 302), f"{path} answered {status}"
+        elif path.startswith(STATIC_PREFIXES):
+            assert status in (400, 403, 404), f"{path} served a file: {status}"
+        else:
+            assert status in (302, 401, 403), f"{path} answered {status} without login"
+            if status == 302:
+                # NOTE: Panel 1.9.4 sends a relative "./login", which from
+                # /dashboard/ resolves to /dashboard/login rather than /login.
+                assert "login" in location, f"{path} redirects to {location}"
+
+
+def test_static_routes_serve_no_data(server: browser.Server):
+    data_files = [
+        server.folder / "data" / "catalog.duckdb",
+        server.folder / "data" / "users.json",
+        server.folder / "data" / "cookie_secret",
+    ]
+    spool_file = next(server.spool.rglob("*.wav"))
+    probes = []
+    for prefix in STATIC_PREFIXES:
+        for target in [*data_files, spool_file]:
+            relative = target.relative_to(server.folder)
+            probes += [
+                f"{prefix}../../{relative}",
+                f"{prefix}%2e%2e/%2e%2e/{relative}",
+                f"{prefix}..%2f..%2f{str(relative).replace('/', '%2f')}",
+                f"{prefix}{target}",
+            ]
+    secret = (server.folder / "data" / "cookie_secret").read_bytes().strip()
+    for probe in probes:
+        status, _location, body = fetch(server.base_url + probe)
+        # Panel's /components/ handler returns 500 for paths outside its modules.
+        assert status in (400, 403, 404, 500), f"{probe} answered {status}"
+        assert secret not in body
+        assert not body.startswith(b"RIFF"), f"{probe} served audio"
+        assert b"argon2" not in body, f"{probe} served the users file"
+
+
+# -- hostile input ----------------------------------------------------------------
+
+
+def test_login_form_input_is_inert(server: browser.Server, page: Page):
+    page.goto(f"{server.base_url}/login?next=/dashboard%22%3E{XSS}")
+    page.locator("#username").fill(XSS)
+    page.locator("#password").fill(XSS)
+    page.locator("form.login-form button[type=submit]").click()
+    expect(page.locator(".login-error")).to_be_visible()
+    assert page.evaluate("() => window.__xss") is None
+    assert page.locator("main img").count() == 0
+
+
+def test_sql_in_search_is_harmless(server: browser.Server, page: Page):
+    browser.login(page, server, "operator")
+    open_page(page, server, "recordings")
+    search = page.locator(".filter-text input").first
+    search.fill("'; DROP TABLE recordings; --")
+    search.press("Enter")
+    expect(page.locator(".pager-status div").first).to_contain_text("해당 녹취파일이")
+    search.fill("")
+    search.press("Enter")
+    expect(page.locator(".pager-status div").first).to_contain_text("총")
+    rows = page.locator(".recordings-table .tabulator-row")
+    expect(rows.first).to_be_visible()
+
+
+def test_access_log_filter_input_is_inert(server: browser.Server, page: Page):
+    browser.login(page, server, "auditor")
+    open_page(page, server, "accesslog")
+    for selector in (".al-recording input", ".al-request input"):
+        field = page.locator(selector).first
+        field.fill(XSS + "'; DROP TABLE access_log; --")
+        field.press("Enter")
+    page.wait_for_timeout(1000)
+    assert page.evaluate("() => window.__xss") is None
+    assert page.locator(".access-log-page img").count() == 0
+    for selector in (".al-recording input", ".al-request input"):
+        page.locator(selector).first.fill("")
+        page.locator(selector).first.press("Enter")
+    actors = page.locator(".access-log-table .tabulator-cell[tabulator-field='actor']")
+    expect(actors.first).to_be_visible()
 
 
 def urlparse_path(url: str) -> str:
