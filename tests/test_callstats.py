@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
+import webrtcvad
 from audio_fixtures import RATE, sine, square, write_wav
 from typer.testing import CliRunner
 
@@ -413,3 +415,54 @@ def test_cli_analyze_json_fields(tmp_path, monkeypatch):
     # With audio.notice_clip in the configuration it must hold found/offset_s/score.
     if result["notice"] is not None:
         assert set(result["notice"]) >= {"found", "offset_s", "score"}
+
+
+# -- webrtcvad on a subset of the active frames ------------------------------------
+
+
+def _speech_ratio_every_active_frame(samples: np.ndarray, mode: int = 3) -> float:
+    """Run webrtcvad on every active 20 ms frame, in order, as the reference."""
+    frame = RATE // 50
+    count = len(samples) // frame
+    pcm = np.clip(np.rint(samples[: count * frame] * 32768.0), -32768, 32767)
+    frames = pcm.astype(np.int16).reshape(count, frame)
+    scaled = frames / 32768.0
+    rms = np.sqrt(np.mean(np.square(scaled - scaled.mean(axis=1, keepdims=True)), 1))
+    vad = webrtcvad.Vad(mode)
+    speech = [
+        vad.is_speech(frames[index].tobytes(), RATE)
+        for index in np.flatnonzero(rms >= 10 ** (-45.0 / 20.0))
+    ]
+    return sum(speech) / count
+
+
+@pytest.mark.parametrize(
+    "hum_hz", [pytest.param(60, id="60-hz"), pytest.param(120, id="120-hz")]
+)
+def test_steady_hum_not_speech(tmp_path, hum_hz):
+    # webrtcvad rejects these hums only when it sees contiguous audio. Fed every
+    # third frame alone, it took them for speech in nearly every frame.
+    hum = sine(20.0, amplitude=0.3, freq=hum_hz)
+    path = write_wav(tmp_path / "hum.wav", hum)
+
+    result = analyze_file(path)
+
+    assert result["silence_ratio"] == 0.0
+    assert result["speech_detector"] == "webrtcvad"
+    assert result["speech_ratio"] < 0.02
+    assert result["speech_ratio"] == pytest.approx(
+        _speech_ratio_every_active_frame(hum), abs=0.01
+    )
+
+
+@needs_prompts
+def test_vad_subset_matches_every_frame(tmp_path):
+    call = synth.build_call(90.0, rng=np.random.default_rng(44))
+    path = tmp_path / "call.wav"
+    synth.write_audio(path, call.samples, RATE, "pcm_16")
+    samples, _ = sf.read(path, dtype="float64")
+
+    result = analyze_file(path)
+
+    reference = _speech_ratio_every_active_frame(samples)
+    assert result["speech_ratio"] == pytest.approx(reference, abs=0.02)
