@@ -471,9 +471,8 @@ def _decode_pcm16(
                         "the file will be analysed again if it changes",
                         flags=("decode_error",),
                     )
-            block = codes.reshape(-1, channels).astype(np.float32)
-            block *= np.float32(1.0 / 32768.0)
-            yield block
+            scale = np.float32(1.0 / 32768.0)
+            yield np.multiply(codes.reshape(-1, channels), scale, dtype=np.float32)
 
     return _Decoded(
         sample_rate=header.sample_rate,
@@ -718,9 +717,12 @@ class _SignalStats:
         # NumPy reduces a contiguous last axis several times faster than the
         # strided first axis of a (frames, 2) block, so channels come first.
         samples = np.ascontiguousarray(block.T)
-        magnitude = np.abs(samples)
-        self.peak = np.maximum(self.peak, magnitude.max(axis=1))
-        self.clipped += np.count_nonzero(magnitude >= self.clip_level, axis=1)
+        peak = np.maximum(samples.max(axis=1), -samples.min(axis=1))
+        self.peak = np.maximum(self.peak, peak)
+        # Most blocks have no sample near full scale, and then the count is 0.
+        if (peak >= self.clip_level).any():
+            magnitude = np.abs(samples)
+            self.clipped += np.count_nonzero(magnitude >= self.clip_level, axis=1)
 
         if self._pending.shape[1]:
             samples = np.concatenate([self._pending, samples], axis=1)
