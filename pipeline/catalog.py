@@ -24,6 +24,7 @@ import duckdb
 
 from pipeline import (
     accesslog,
+    accessreview,
     handover,
     holds,
     protected_copy,
@@ -152,6 +153,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         ALTER TABLE recordings ADD COLUMN notice_score DOUBLE;
         """,
     ),
+    (6, "access-log monthly reviews", ";\n".join(accessreview.SCHEMA_SQL)),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -306,6 +306,13 @@ SETTINGS: tuple[Setting, ...] = (
         "DATA_DIR/access-log-heads.txt, better on another disk than the catalog",
     ),
     Setting(
+        "security.session_idle_minutes",
+        30,
+        "minutes without a request after which a dashboard login ends",
+        unit="minutes",
+        check=_between(1, 1440),
+    ),
+    Setting(
         "security.max_privileged_users",
         5,
         "largest number of users holding a role that can see or hand over recordings",

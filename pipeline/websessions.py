@@ -136,10 +136,7 @@ def auth_active() -> bool:
 
 def idle_minutes(config: Config) -> float:
     """Return the session idle time from the configuration, in minutes."""
-    # TODO: read security.session_idle_minutes directly once config.py declares it.
-    return float(
-        config.values.get("security.session_idle_minutes", DEFAULT_IDLE_MINUTES)
-    )
+    return float(config["security.session_idle_minutes"])
 
 
 def user_store(config: Config) -> UserStore:

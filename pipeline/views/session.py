@@ -33,8 +33,22 @@ def session_token() -> str | None:
     return decoded.decode("ascii", "replace") if decoded else None
 
 
+def oauth_username() -> str | None:
+    """Return the user Panel's OAuth login set, when an OAuth provider is in use.
+
+    With ``--oauth-provider`` the organisation's identity provider checks the
+    password and Panel keeps the login; recwatch's own session table is unused
+    and roles still come from the users file, matched by username.
+    """
+    if pn.config.oauth_provider and pn.state.user:
+        return pn.state.user
+    return None
+
+
 def session_alive(*, touch: bool = False) -> bool:
     """Return whether this session's login is still live (not logged out or idle)."""
+    if oauth_username():
+        return True
     return SESSIONS.lookup(session_token(), touch=touch) is not None
 
 
@@ -44,13 +58,18 @@ def current_user(service: Service) -> User | None:
     The user is read from the users file on every call, so a role removed by an
     administrator takes effect on the next page the user opens.
     """
-    session = SESSIONS.lookup(session_token(), touch=False)
-    if session is None:
-        return None
+    # NOTE: the OAuth branch is exercised only without a real identity
+    # provider; the recwatch login below is what the browser tests cover.
+    username = oauth_username()
+    if username is None:
+        session = SESSIONS.lookup(session_token(), touch=False)
+        if session is None:
+            return None
+        username = session.username
     try:
-        return user_store(service.config).get_user(session.username)
+        return user_store(service.config).get_user(username)
     except ConfigError:
-        logger.warning("session user was removed: username=%s", session.username)
+        logger.warning("session user is not in the users file: username=%s", username)
         return None
 
 
