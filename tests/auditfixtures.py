@@ -430,12 +430,14 @@ def build_minimal_catalog(base: Path) -> tuple[Config, Path]:
 
 
 def run_server(base: str, stop_file: str) -> None:
-    """Own the catalog of ``base``: ingest its spool and publish snapshots.
+    """Own the catalog of ``base``: ingest, purge and publish snapshots.
 
     Runs in a subprocess until ``stop_file`` exists. A snapshot is published every
-    second, so that a reader in another process always finds a recent one.
+    second, so that a reader in another process always finds a recent one, and
+    the expired test calls are purged as soon as they are cataloged.
     """
     from pipeline.ingest import Ingestor
+    from pipeline.purge import run_purge
 
     config = make_config(Path(base))
     with Catalog(config.catalog_path) as catalog:
@@ -448,7 +450,8 @@ def run_server(base: str, stop_file: str) -> None:
         publisher.start()
         try:
             while not Path(stop_file).exists():
-                time.sleep(0.1)
+                run_purge(catalog, config, apply=True, operator="test")
+                time.sleep(0.2)
         finally:
             publisher.stop()
             ingestor.stop()

@@ -347,7 +347,7 @@ def _wait_for(predicate, timeout_s: float = 120.0) -> None:
 
 
 @pytest.mark.slow
-def test_notebook_runs_while_server_ingests(tmp_path: Path):
+def test_notebook_runs_while_server_ingests_and_purges(tmp_path: Path):
     stop_file = tmp_path / "stop"
     spool = tmp_path / "spool"
     snapshot_folder = tmp_path / "data" / "snapshots"
@@ -379,3 +379,11 @@ def test_notebook_runs_while_server_ingests(tmp_path: Path):
     assert "analysed calls: " in _stdout(notebook)
     with Catalog(tmp_path / "data" / "catalog.duckdb") as catalog:
         assert catalog.query("SELECT count(*) FROM recordings")[0][0] == 6
+        # The calls are long expired, so the server purged them while the
+        # notebook read its snapshot.
+        assert (
+            catalog.query("SELECT count(*) FROM recordings WHERE status = 'deleted'")[
+                0
+            ][0]
+            >= 3
+        )
