@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib
+import io
 import json
 import multiprocessing
 import os
@@ -310,6 +311,44 @@ def compare_methods(
     return wall_seconds, cpu_seconds
 
 
+def stage_breakdown(file: CorpusFile, repeats: int = 7) -> dict[str, float]:
+    """Return milliseconds per 20 min of audio of each stage of (a) on one file.
+
+    Each stage counts with its fastest of ``repeats`` runs. The VAD cost is the
+    difference between the analysis with 20 ms frames and the same analysis with
+    25 ms frames, for which webrtcvad is not used.
+    """
+    content = file.path.read_bytes()
+    header = codecs.read_wav_header(io.BytesIO(content), str(file.path), len(content))
+
+    def decode() -> None:
+        decoded = audio._decode_pcm16(str(file.path), header, content)
+        for _ in decoded.blocks:
+            pass
+
+    stages = {
+        "read": lambda: file.path.read_bytes(),
+        "sha256": lambda: hashlib.sha256(content).hexdigest(),
+        "numpy decode": decode,
+        "analysis without VAD": lambda: audio.analyze_file(
+            file.path, content=content, frame_ms=25
+        ),
+        "analysis": lambda: audio.analyze_file(file.path, content=content),
+        "run_job": lambda: analysis.run_job(_job(file)),
+    }
+    per_20_min = 1200 / file.duration_s
+    result = {}
+    for name, stage in stages.items():
+        fastest = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            stage()
+            fastest = min(fastest, time.perf_counter() - start)
+        result[name] = round(fastest * 1000 * per_20_min, 1)
+    result["VAD"] = round(result["analysis"] - result["analysis without VAD"], 1)
+    return result
+
+
 # -- memory and cold start, each in a fresh interpreter ------------------------------
 
 # VmHWM, not getrusage's ru_maxrss, because Linux carries ru_maxrss over exec from
@@ -533,6 +572,13 @@ def main() -> None:
         # Under load, a method that takes longer per file is more often preempted,
         # so CPU-time ratios estimate the idle-machine ratios better than wall ones.
         print(f"cpu ratios: {_ratios(cpu_rtf)}")
+
+        longest = max(pcm, key=lambda file: file.duration_s)
+        print(
+            f"stages of (a) on the longest pcm_16 file ({longest.duration_s:.0f} s), "
+            "ms per 20 min of audio:"
+        )
+        print(f"  {json.dumps(stage_breakdown(longest))}")
 
         load = print_load("before the pools")
         if load[0] > IDLE_LOAD:
