@@ -7,6 +7,9 @@ Run as a script, this module is the other side of those helpers:
     ``--settle-timeout`` it instead waits until the catalog lists exactly the
     ``.wav`` files on disk, stops the service cleanly and exits 0, or exits 1
     when that does not happen within ``S`` seconds.
+``python tests/faultkit.py purge-scheduler CONFIG STOP_FILE``
+    Runs a :class:`pipeline.purge_schedule.PurgeScheduler` with a 0.2 s tick
+    until ``STOP_FILE`` exists; run it under libfaketime to move its clock.
 ``python tests/faultkit.py write SPOOL STOP_FILE SEED``
     Writes short WAV calls into ``SPOOL/YYYY/MM/DD`` until ``STOP_FILE`` exists,
     finishing the file it is writing, as a recorder would.
@@ -29,6 +32,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 FAULTKIT = Path(__file__).resolve()
 RATE = 8000
 SETTLE_POLL_S = 0.5
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
 
 def write_config(folder: Path, *, data_dir: Path | None = None, **sections) -> Path:
@@ -109,6 +113,44 @@ def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     # worker holds no catalog lock, but it would keep using a core.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def set_clock_offset(offset_file: Path, seconds: float) -> None:
+    """Set the wall-clock offset that libfaketime reads from ``offset_file``."""
+    temporary = offset_file.with_suffix(".tmp")
+    temporary.write_text(f"{seconds:+.0f}s\n", encoding="ascii")
+    os.replace(temporary, offset_file)
+
+
+def start_faketime_process(
+    command: list[str], offset_file: Path, log_path: Path, config_path: Path
+) -> subprocess.Popen:
+    """Start ``faultkit.py COMMAND...`` with its wall clock moved by libfaketime.
+
+    libfaketime reads the offset again at most once a second, so rewriting
+    ``offset_file`` makes the clock jump in the running process within 1 s.
+    The monotonic clock stays real, as it does when NTP or an operator steps
+    the system clock.
+    NOTE: under libfaketime 0.9.10, ``time.sleep`` fails with EINVAL on Python
+    3.11 (it uses ``clock_nanosleep``), so code run this way waits on events.
+    """
+    env = {
+        **os.environ,
+        "LD_PRELOAD": str(LIBFAKETIME),
+        "FAKETIME_TIMESTAMP_FILE": str(offset_file),
+        "FAKETIME_CACHE_DURATION": "1",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "RECWATCH_CONFIG": str(config_path),
+    }
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, str(FAULTKIT), *command],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def wav_files(spool: Path) -> set[str]:
@@ -205,6 +247,28 @@ def _serve(config_path: str, settle_timeout_s: float | None) -> int:
     return 1
 
 
+def _run_purge_scheduler(config_path: str, stop_file: Path) -> int:
+    import threading
+
+    from pipeline.catalog import Catalog
+    from pipeline.config import load_config
+    from pipeline.purge_schedule import PurgeScheduler
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    config = load_config(config_path)
+    waiter = threading.Event()
+    with Catalog(config.catalog_path) as catalog:
+        scheduler = PurgeScheduler(catalog, config, tick_s=0.2)
+        scheduler.start()
+        print(f"scheduler ready: next run {scheduler.next_run.isoformat()}", flush=True)
+        while not stop_file.exists():
+            waiter.wait(0.1)
+        scheduler.stop()
+    return 0
+
+
 def _write(spool: Path, stop_file: Path, seed: int) -> int:
     import numpy as np
     import soundfile as sf
@@ -233,9 +297,12 @@ def main(argv: list[str]) -> int:
     if command == "serve":
         timeout = float(rest[2]) if rest[1:2] == ["--settle-timeout"] else None
         return _serve(rest[0], timeout)
+    if command == "purge-scheduler":
+        return _run_purge_scheduler(rest[0], Path(rest[1]))
     if command == "write":
         return _write(Path(rest[0]), Path(rest[1]), int(rest[2]))
-    raise SystemExit(f"unknown faultkit command {command!r}; expected serve or write")
+    expected = "serve, purge-scheduler or write"
+    raise SystemExit(f"unknown faultkit command {command!r}; expected {expected}")
 
 
 if __name__ == "__main__":

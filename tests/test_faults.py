@@ -11,20 +11,24 @@ import random
 import shutil
 import subprocess
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import make_config, wait_until, write_call
 from faultkit import (
+    LIBFAKETIME,
     can_mount,
     kill_group,
+    set_clock_offset,
+    start_faketime_process,
     start_service_process,
     start_writer_process,
     tmpfs,
     wav_files,
     write_config,
 )
+from retention_fixtures import SEOUL, catalog_files, write_config_file
 
 from pipeline.catalog import Catalog
 from pipeline.ingest import Ingestor
@@ -196,3 +200,92 @@ def test_root_unmounted_and_remounted(root_config, executor, tmp_path):
                 ingestor.stop()
         finally:
             ingestor.stop()
+
+
+# -- the wall clock jumps -------------------------------------------------------
+
+SLOT = datetime(2026, 12, 10, 2, 30, tzinfo=SEOUL)
+# The subprocess starts this long before the slot by its clock, which leaves
+# time for its imports before the test moves the clock.
+LEAD_S = 45.0
+
+
+def _purge_runs(catalog_path: Path) -> list[tuple]:
+    with Catalog(catalog_path) as catalog:
+        return catalog.query("SELECT mode, now_used FROM purge_runs")
+
+
+@pytest.mark.parametrize(
+    ("jump_s", "expect_purge"),
+    [
+        pytest.param(3600, False, id="forward-1h"),
+        pytest.param(-3600, False, id="back-1h"),
+        pytest.param(40, True, id="small-step-control"),
+    ],
+)
+def test_clock_jump_purges_nothing_early(tmp_path, jump_s, expect_purge):
+    if not LIBFAKETIME.exists():
+        pytest.skip(
+            f"libfaketime is not installed ({LIBFAKETIME}): apt-get install faketime"
+        )
+    config = make_config(tmp_path, retention__purge_time=f"{SLOT:%H:%M}")
+    root = config.recorders[0].root
+    days = timedelta(days=config["retention.days"])
+    # Expires 30 min after the slot: a purge by a clock 1 h ahead deletes it.
+    not_due = write_call(
+        root,
+        (SLOT + timedelta(minutes=30) - days).replace(tzinfo=None),
+        unique="9.1",
+        seed=1,
+    )
+    expired = write_call(
+        root,
+        (SLOT - timedelta(hours=1) - days).replace(tzinfo=None),
+        unique="9.2",
+        seed=2,
+    )
+    with Catalog(config.catalog_path) as catalog:
+        catalog_files(catalog, config, [not_due, expired])
+    config_path = write_config_file(tmp_path, config)
+    config_path.write_text(
+        config_path.read_text() + f'[retention]\npurge_time = "{SLOT:%H:%M}"\n'
+    )
+    offset_file = tmp_path / "faketime.rc"
+    offset_s = (SLOT - datetime.now(UTC)).total_seconds() - LEAD_S
+    set_clock_offset(offset_file, offset_s)
+    log_path = tmp_path / "scheduler.log"
+    stop_file = tmp_path / "stop"
+    process = start_faketime_process(
+        ["purge-scheduler", str(config_path), str(stop_file)],
+        offset_file,
+        log_path,
+        config_path,
+    )
+    try:
+        wait_until(lambda: "scheduler ready" in log_path.read_text())
+        assert f"next run {SLOT.isoformat()}" in log_path.read_text()
+        set_clock_offset(offset_file, offset_s + jump_s)
+        if expect_purge:
+            wait_until(lambda: not expired.exists())
+        else:
+            wait_until(lambda: "wall clock jumped" in log_path.read_text())
+            # Several ticks after the warning, so a purge it failed to stop
+            # would have started.
+            time.sleep(1.5)
+    finally:
+        stop_file.touch()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+    log = log_path.read_text()
+    runs = _purge_runs(config.catalog_path)
+    assert not_due.exists(), log
+    assert process.returncode == 0, log
+    if expect_purge:
+        assert not expired.exists()
+        assert [mode for mode, _ in runs] == ["apply"]
+    else:
+        assert expired.exists()
+        assert runs == []
+        assert "wall clock jumped by" in log
