@@ -26,6 +26,7 @@ from pipeline.views.i18n import LANGUAGES, label
 from pipeline.views.ledger_page import LedgerPage
 from pipeline.views.lines_page import LinesPage
 from pipeline.views.overview import OverviewPage
+from pipeline.views.own_copy_page import OwnCopyPage
 from pipeline.views.pending_page import PendingReturnsPage
 from pipeline.views.purge_panel import PurgePage
 from pipeline.views.recordings import RecordingsPage
@@ -60,6 +61,7 @@ PAGES = {
     "purge": ("page.purge", PurgePage, "purge"),
     "accesslog": ("page.accesslog", AccessLogPage, "view_access_log"),
     "users": ("page.users", UsersPage, "manage_users"),
+    "own_copy": ("page.own_copy", OwnCopyPage, "export_own"),
 }
 DEFAULT_PAGE = "overview"
 

@@ -125,6 +125,11 @@ def authorize(
             f"playback action {action!r} is invalid. Expected 'play' or 'download'."
         )
     auth.require(user, action)
+    if recording_id is None or request_id is None:
+        raise RecwatchError(
+            f"no recording or request was chosen (recording {recording_id}, request "
+            f"{request_id}). Choose a recording of an open request."
+        )
     reason = _check_reason(reason)
     if now.tzinfo is None:
         raise RecwatchError(

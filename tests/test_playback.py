@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import pyzipper
 import soundfile as sf
 from request_fixtures import (
+    ADMIN,
     CALL_START,
     OFFICIAL,
     OPERATOR,
@@ -30,11 +32,14 @@ from request_fixtures import (
     sample_form,
 )
 
-from pipeline import accesslog, handover, playback, requests, returns
+from pipeline import accesslog, handover, playback, protected_copy, requests, returns
 from pipeline.auth import User
 from pipeline.catalog import Catalog
 from pipeline.config import Config, build_config
 from pipeline.errors import PermissionDenied, RecwatchError
+from pipeline.service import Service
+from pipeline.views.own_copy_page import OwnCopyPage
+from pipeline.views.request_detail import RequestDetail
 
 AUDITOR = User("seo.audit", "서감사", ("auditor",), "감사관실")
 REASON = "민원 사실 확인을 위한 청취"
@@ -426,3 +431,157 @@ def test_each_attempt_needs_a_reason(catalog, config, spool):
     assert [row[1] for row in logged] == ["ok", "denied", "ok"]
     assert logged[2][3]["reason"] == "두 번째 확인"
     assert_chain_intact(catalog)
+
+
+# -- dashboard sections -------------------------------------------------------------
+
+
+@pytest.fixture
+def service(config, catalog: Catalog) -> Service:
+    """Return an unstarted Service that owns the test's catalog."""
+    owner = Service(config)
+    owner.catalog = catalog
+    return owner
+
+
+def detail_for(service: Service, user: User, request_id: int) -> RequestDetail:
+    detail = RequestDetail(service, user)
+    detail.show(request_id)
+    return detail
+
+
+def test_panel_plays_with_reason(service, catalog, spool):
+    request_id, recording_ids = approved_request(catalog, spool)
+    detail = detail_for(service, OPERATOR, request_id)
+    panel = detail.playback
+
+    assert panel._layout.visible
+    assert list(panel.recording.options.values()) == recording_ids
+    panel.recording.value = recording_ids[1]
+    panel.reason.value = REASON
+    assert panel.play() is True
+
+    assert panel.player.visible
+    assert panel.player.object == next(spool.glob("*-2.wav")).read_bytes()
+    assert panel.reason.value == ""
+    assert detail.alert.alert_type == "success"
+    assert [row[:2] for row in entries(catalog)] == [("play", "ok")]
+
+
+def test_panel_requires_reason_every_time(service, catalog, spool):
+    request_id, _recording_ids = approved_request(catalog, spool)
+    panel = detail_for(service, OPERATOR, request_id).playback
+    panel.reason.value = REASON
+    panel.play()
+
+    assert panel.play() is False
+
+    assert not panel.player.visible
+    assert panel.player.object is None
+    assert [row[1] for row in entries(catalog)] == ["ok", "denied"]
+
+
+def test_panel_download_returns_original(service, catalog, spool):
+    request_id, recording_ids = approved_request(catalog, spool)
+    panel = detail_for(service, OPERATOR, request_id).playback
+    panel.recording.value = recording_ids[0]
+    panel.reason.value = REASON
+
+    data = panel._download_bytes().getvalue()
+
+    original = next(spool.glob("*-1.wav"))
+    assert data == original.read_bytes()
+    assert panel.download_button.filename == original.name
+    assert [row[:2] for row in entries(catalog)] == [("download", "ok")]
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        pytest.param(TEAM_LEADER, id="approver"),
+        pytest.param(AUDITOR, id="auditor"),
+    ],
+)
+def test_panel_hidden_without_play_right(service, catalog, spool, user):
+    request_id, _recording_ids = approved_request(catalog, spool)
+
+    panel = detail_for(service, user, request_id).playback
+
+    assert not panel._layout.visible
+
+
+def test_panel_hidden_for_submitted_request(service, catalog, spool):
+    recording_id = add_recording(catalog, spool, CALL_START, seed=4)
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    requests.attach_recordings(catalog, OPERATOR, record.id, [recording_id])
+
+    panel = detail_for(service, OPERATOR, record.id).playback
+
+    assert not panel._layout.visible
+
+
+# -- own copy page ------------------------------------------------------------------
+
+
+def test_own_copy_without_lines(service, catalog, spool):
+    add_recording(catalog, spool, CALL_START, seed=1)
+
+    page = OwnCopyPage(service, user=OPERATOR)
+
+    assert "own-copy-no-lines" in page._lines.object
+    assert not page._export_section.visible
+
+
+def test_own_copy_exports_encrypted_zip(service, catalog, spool):
+    mine = add_recording(catalog, spool, CALL_START, line="2101", seed=1)
+    add_recording(catalog, spool, CALL_START, line="2202", seed=2)
+    protected_copy.assign_line(catalog, ADMIN, OPERATOR.username, "2101")
+    page = OwnCopyPage(service, user=OPERATOR)
+    assert list(page.recording.options.values()) == [mine]
+    page.recording.value = mine
+    page.password.value = "correct-horse-9"
+    page.confirm.value = "correct-horse-9"
+
+    data = page._archive_bytes().getvalue()
+
+    with pyzipper.AESZipFile(io.BytesIO(data)) as archive:
+        archive.setpassword(b"correct-horse-9")
+        names = archive.namelist()
+        content = archive.read(names[0])
+    assert content == next(spool.glob("*-1.wav")).read_bytes()
+    assert page.password.value == ""
+    assert page.confirm.value == ""
+    assert page.download.filename.startswith(f"recording-{mine}-")
+    exports = Path(service.config.data_dir) / "private" / "exports"
+    assert list(exports.rglob("*.zip")) == []
+    logged = (
+        catalog.cursor()
+        .execute("SELECT result FROM access_log WHERE action = 'export'")
+        .fetchall()
+    )
+    assert logged == [("ok",)]
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "message"),
+    [
+        pytest.param("correct-horse-9", "correct-horse-8", "differ", id="mismatch"),
+        pytest.param("short", "short", "at least 8", id="too-short"),
+    ],
+)
+def test_own_copy_rejects_bad_password(
+    service, catalog, spool, password, confirm, message
+):
+    mine = add_recording(catalog, spool, CALL_START, line="2101", seed=1)
+    protected_copy.assign_line(catalog, ADMIN, OPERATOR.username, "2101")
+    page = OwnCopyPage(service, user=OPERATOR, language="en")
+    page.recording.value = mine
+    page.password.value = password
+    page.confirm.value = confirm
+
+    data = page._archive_bytes().getvalue()
+
+    assert data == b""
+    assert page.alert.visible
+    assert message in page.alert.object
+    assert page.password.value == ""

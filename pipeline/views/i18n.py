@@ -441,6 +441,67 @@ LABELS: dict[str, dict[str, str]] = {
         "ko": "승인 기간 밖의 통화",
         "en": "call outside the approval dates",
     },
+    # Playback section of a request and the own-copy page
+    "pb.title": {"ko": "녹취파일 재생·내려받기", "en": "Play or download"},
+    "pb.hint": {
+        "ko": "승인된 신청의 녹취파일만 재생하거나 내려받을 수 있습니다. "
+        "매번 사유를 입력하십시오. 모든 재생과 내려받기는 접속기록에 남습니다.",
+        "en": "Only recordings of an approved request can be played or downloaded. "
+        "Enter a reason every time. Every play and download is written to the "
+        "access log.",
+    },
+    "pb.recording": {"ko": "녹취파일", "en": "Recording"},
+    "pb.reason": {"ko": "사유 (필수)", "en": "Reason (required)"},
+    "pb.reason_placeholder": {
+        "ko": "재생 또는 내려받기 사유",
+        "en": "Why you play or download this recording",
+    },
+    "pb.play": {"ko": "재생", "en": "Play"},
+    "pb.download": {"ko": "내려받기", "en": "Download"},
+    "pb.playing": {
+        "ko": "녹취파일 {recording}을(를) 재생합니다. 접속기록에 남았습니다.",
+        "en": "Playing recording {recording}. The play was logged.",
+    },
+    "pb.downloaded": {
+        "ko": "녹취파일 {recording}을(를) 내려받았습니다. 접속기록에 남았습니다.",
+        "en": "Recording {recording} was downloaded. The download was logged.",
+    },
+    "page.own_copy": {"ko": "내 녹취 사본", "en": "My recording copy"},
+    "oc.title": {"ko": "내 녹취 사본 내보내기", "en": "Export my recording copy"},
+    "oc.hint": {
+        "ko": "본인이 통화 당사자인 녹취파일을 암호화(AES-256) 압축파일로 "
+        "내려받습니다. 암호는 저장되지 않으므로 잊지 마십시오. "
+        "내보내기는 접속기록에 남습니다.",
+        "en": "Download a call you took part in as an AES-256 encrypted zip. The "
+        "password is not stored, so keep it safe. The export is written to the "
+        "access log.",
+    },
+    "oc.lines": {"ko": "내 회선", "en": "My lines"},
+    "oc.no_lines": {
+        "ko": "배정된 회선이 없습니다. 관리자에게 회선 배정을 요청하십시오.",
+        "en": "No lines are assigned to you. Ask an administrator to assign your line.",
+    },
+    "oc.no_recordings": {
+        "ko": "내 회선의 녹취파일이 없습니다.",
+        "en": "There are no recordings on your lines.",
+    },
+    "oc.recording": {"ko": "녹취파일", "en": "Recording"},
+    "oc.start_time": {"ko": "통화 시각", "en": "Call start"},
+    "oc.line": {"ko": "회선", "en": "Line"},
+    "oc.other_party": {"ko": "상대방 번호", "en": "Other party"},
+    "oc.duration": {"ko": "통화 길이", "en": "Duration"},
+    "oc.file_name": {"ko": "파일명", "en": "File name"},
+    "oc.password": {"ko": "암호 (8자 이상)", "en": "Password (8 or more characters)"},
+    "oc.confirm": {"ko": "암호 확인", "en": "Confirm password"},
+    "oc.download": {"ko": "암호화 사본 내려받기", "en": "Download encrypted copy"},
+    "oc.mismatch": {
+        "ko": "암호와 암호 확인이 다릅니다. 같은 암호를 두 번 입력하십시오.",
+        "en": "The password and its confirmation differ. Type the same password twice.",
+    },
+    "oc.exported": {
+        "ko": "녹취파일 {recording}의 암호화 사본을 내보냈습니다.",
+        "en": "The encrypted copy of recording {recording} was exported.",
+    },
 }
 
 STATE_COLORS = {

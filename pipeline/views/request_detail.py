@@ -22,6 +22,7 @@ from pipeline import forms, handover, requests, returns
 from pipeline.auth import mask_birth, mask_name, mask_phone
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import escape, format_duration, format_time
+from pipeline.views.playback_panel import PlaybackPanel
 from pipeline.views.workflow_base import (
     WorkflowPage,
     as_date,
@@ -126,6 +127,9 @@ class RequestDetail(WorkflowPage):
         self._approval_actions = pn.Row(
             self.approve_button, self.reject_reason, self.reject_button
         )
+
+        # Playback and download while the request is approved or provided
+        self.playback = PlaybackPanel(self)
 
         # Attaching recordings and the proof document while submitted
         self.attach_candidates = pn.widgets.CheckBoxGroup(
@@ -248,6 +252,7 @@ class RequestDetail(WorkflowPage):
             self._section_titles["wf.approvals"],
             self._approvals,
             self._approval_actions,
+            self.playback,
             self._section_titles["wf.attached"],
             self._attach_section,
             self.password,
@@ -319,6 +324,7 @@ class RequestDetail(WorkflowPage):
             pane.object = f"<b>{text(key)}</b>"
         self.notice_button.label = text("wf.record_notice")
         self.close_button.label = text("wf.close")
+        self.playback.relabel()
         for key, pane in self._section_titles.items():
             pane.object = f"#### {text(key)}"
         self.refresh()
@@ -500,6 +506,7 @@ class RequestDetail(WorkflowPage):
         self.close_button.visible = record.status == "returned" and self.allowed(
             "manage_requests"
         )
+        self.playback.show(record, self._handover, reset=reset)
 
     def _load_attach_candidates(self, record: requests.RequestRecord) -> None:
         found = self.attempt(
