@@ -19,6 +19,7 @@ from conftest import make_config, wait_until, write_call
 from faultkit import (
     LIBFAKETIME,
     can_mount,
+    fill,
     kill_group,
     set_clock_offset,
     start_faketime_process,
@@ -32,6 +33,7 @@ from retention_fixtures import SEOUL, catalog_files, write_config_file
 
 from pipeline.catalog import Catalog
 from pipeline.ingest import Ingestor
+from pipeline.service import Service
 
 CRASH_RESTARTS = 30
 CRASH_SEED = 20261203
@@ -289,3 +291,61 @@ def test_clock_jump_purges_nothing_early(tmp_path, jump_s, expect_purge):
         assert expired.exists()
         assert runs == []
         assert "wall clock jumped by" in log
+
+
+# -- the data folder's file system is full ------------------------------------
+
+
+def test_disk_full_keeps_service_running(tmp_path, caplog):
+    data_dir = tmp_path / "data"
+    reason = can_mount(tmp_path / "mount-probe")
+    if reason is not None:
+        pytest.skip(f"this process cannot mount a tmpfs: {reason}")
+    config = make_config(
+        tmp_path,
+        ingest__stable_s=0.3,
+        ingest__poll_interval_s=0.1,
+        ingest__workers=1,
+        snapshots__interval_s=3600.0,
+    )
+    spool = config.recorders[0].root
+    with tmpfs(data_dir, "8m"):
+        service = Service(config)
+        service.start()
+        try:
+            first = {
+                str(write_call(spool, START, unique=f"10.{i}", seed=i))
+                for i in range(3)
+            }
+            wait_until(lambda: _present(service.catalog) == first)
+            service.snapshots.request("before full").result(timeout=60)
+
+            ballast = fill(data_dir)
+            second = {
+                str(write_call(spool, START, unique=f"11.{i}", seed=i))
+                for i in range(3)
+            }
+            failed = service.snapshots.request("while full")
+            with pytest.raises(Exception, match="(?i)space"):
+                failed.result(timeout=60)
+            wait_until(lambda: service.ingestor.health.errors > 0)
+            store_errors = [
+                record
+                for record in caplog.records
+                if record.name == "pipeline.ingest" and record.exc_info
+            ]
+            assert store_errors
+            assert "No space left on device" in str(store_errors[0].exc_info[1])
+            assert service.ingestor._thread.is_alive()
+            assert service.snapshots._thread.is_alive()
+            assert _present(service.catalog) == first
+
+            ballast.unlink()
+            wait_until(lambda: _present(service.catalog) == first | second)
+            snapshot = service.snapshots.request("after full").result(timeout=60)
+            assert snapshot.exists()
+            service.stop()
+            with Catalog(config.catalog_path) as reopened:
+                assert _present(reopened) == first | second
+        finally:
+            service.stop()
