@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/audio.py            # 5.5 h corpus
+    .venv/bin/python benchmarks/audio.py            # 6.3 h corpus
     .venv/bin/python benchmarks/audio.py --quick    # about 1 h
 
 The corpus of made-up calls (``pipeline.synth``, recorded speech) is written once
@@ -510,7 +510,7 @@ def main() -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="use a corpus of about 1 h instead of 5.5 h",
+        help="use a corpus of about 1 h instead of 6.3 h",
     )
     parser.add_argument(
         "--rounds",

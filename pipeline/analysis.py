@@ -103,8 +103,8 @@ def run_job(job: Job) -> JobResult:
     try:
         before = os.stat(job.path)
         # A file seen before is hashed first, so that an unchanged file is not
-        # decoded. A new file is read once, and its bytes are both hashed and
-        # decoded, because a second read costs about as much as the hash.
+        # decoded. A new file is read once, and the same bytes are hashed and
+        # decoded, which saves a second read of the file.
         if job.known_sha256 is None and before.st_size <= IN_MEMORY_MAX_BYTES:
             with open(job.path, "rb") as handle:
                 content = handle.read()

@@ -701,7 +701,7 @@ class _SignalStats:
         self.silent_frames = 0
         self.silent_run = 0
         self.longest_silent_run = 0
-        # Samples after the last whole frame, channel-major: shape (channels, n).
+        # Samples after the last whole frame, channel-major, of shape (channels, n).
         self._pending = np.zeros((channels, 0), dtype=np.float32)
         self.head_frames = round(head_s * sample_rate)
         self._head: list[np.ndarray] = []
@@ -748,7 +748,7 @@ class _SignalStats:
         centred = frames - means
         squares = np.einsum("ijk,ijk->ij", centred, centred)
         # The call's sums come from the frame sums, which saves two passes over
-        # the samples: a frame's sum of squares is its centred sum of squares plus
+        # the samples. A frame's sum of squares is its centred sum of squares plus
         # frame_length times its squared mean.
         means = means[:, :, 0].astype(np.float64)
         self.sum_samples += means.sum(axis=1) * self.frame_length

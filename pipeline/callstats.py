@@ -8,10 +8,10 @@ samples themselves. ``FrameActivity.summary`` turns those arrays into the call's
 speech, talk-over, noise floor, SNR and leading/trailing silence statistics, and
 ``judge_call`` gives the quality verdict.
 
-Speech frames come from the WebRTC voice activity detector (package webrtcvad-wheels),
-run on a third of the frames that are not silent, when the sample rate and
-frame length allow it, and otherwise from the energy rule alone (a frame is speech
-when it is not silent).
+Speech frames come from the WebRTC voice activity detector (package webrtcvad-wheels)
+when the sample rate and frame length allow it. It runs on a third of the frames that
+are not silent. Otherwise speech frames come from the energy rule alone, under which
+a frame is speech when it is not silent.
 """
 
 from __future__ import annotations
@@ -36,18 +36,17 @@ VAD_FRAME_MS = (10, 20, 30)
 
 VAD_RUN_FRAMES = 10
 VAD_PERIOD_FRAMES = 30
-"""webrtcvad checks runs of ``VAD_RUN_FRAMES`` consecutive active frames, one run in
-every ``VAD_PERIOD_FRAMES`` active frames, and the frames between take the last
-decision.
+"""Runs of active frames that webrtcvad checks: ``VAD_RUN_FRAMES`` consecutive ones in
+every ``VAD_PERIOD_FRAMES``. The frames between take the last decision.
 
-Its C code costs about 1.6 us per 20 ms frame at 8 kHz, more than decoding and
-hashing that frame, so checking a third of the frames saves most of the analysis
-time. The runs are contiguous because webrtcvad's filters carry state from frame
-to frame: fed single frames with gaps between them, it took a 60 Hz hum for speech,
-which it rejects in contiguous audio. On ten synthetic 8 kHz calls of the
-benchmarks/audio.py corpus the speech ratio differed by at most 0.013 from checking
-every active frame, and on hums from 50 to 240 Hz, tones and white noise it
-matched. NOTE: not measured on recorder audio with real line noise."""
+webrtcvad's C code costs about 1.6 us per 20 ms frame at 8 kHz, more than decoding
+and hashing that frame. The runs are contiguous because its filters carry state from
+frame to frame. Fed single frames with gaps between them, it took a steady 60 Hz hum
+for speech, which it rejects in contiguous audio. On ten synthetic 8 kHz calls of the
+benchmarks/audio.py corpus, the speech ratio differed by at most 0.013 from checking
+every active frame. On steady hums from 50 to 240 Hz, tones and white noise the
+decisions matched. Runs of 10 in every 60 frames failed the stereo talk-ratio tests.
+NOTE: not measured on recorder audio with real line noise."""
 
 NOISE_FLOOR_PERCENTILE = 10.0
 """Percentile of frame RMS taken as the noise floor, because every call has pauses."""
