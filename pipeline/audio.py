@@ -394,7 +394,11 @@ def _decode(
             blocks=_no_blocks(),
         )
 
-    if header is not None and (header.format_tag, header.bits_per_sample) == (1, 16):
+    if (
+        header is not None
+        and (header.format_tag, header.bits_per_sample) == (1, 16)
+        and header.block_align == 2 * header.channels
+    ):
         return _decode_pcm16(path, header, content)
 
     resources = ExitStack()

@@ -788,3 +788,17 @@ def test_run_job_reads_new_file_once(tmp_path):
     assert new.stats == analyze_file(path)
     assert known.sha256 == new.sha256
     assert known.stats == new.stats
+
+
+def test_pcm16_odd_block_align_uses_libsndfile(tmp_path):
+    path = write_wav(tmp_path / "call.wav", sine(2.0))
+    data = bytearray(path.read_bytes())
+    # block_align sits at byte 32 of the canonical header, 2 for 16-bit mono.
+    data[32:34] = (0).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+
+    result = analyze_file(path)
+
+    assert result["decoder"] == "soundfile"
+    assert result["frames"] == 2 * RATE
+    assert result["rms_dbfs"] == pytest.approx(-9.03, abs=0.01)
