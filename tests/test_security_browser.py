@@ -6,6 +6,8 @@ of its own, with the demo users (one per role, named after the role).
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import urllib.error
 import urllib.request
@@ -18,6 +20,7 @@ import pytest
 from conftest import wait_until
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from pipeline.auth import PERMISSIONS
 from pipeline.views import accesslog_page, users_page
 from pipeline.views.i18n import label
 
@@ -27,6 +30,23 @@ assert users_page.USERS_LABELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+
+def load_pages() -> dict:
+    """Return the PAGES registry of dashboard.py, loaded from the repository root.
+
+    The tests folder, not the root, is on sys.path. Loading the file outside a
+    server logs one "served without the login" error and renders nothing.
+    """
+    spec = importlib.util.spec_from_file_location(
+        "dashboard", browser.PROJECT_DIR / "dashboard.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PAGES
+
+
+PAGES = load_pages()
+
 SEOUL = ZoneInfo("Asia/Seoul")
 RENDER_WAIT_MS = 30000
 # Page key -> element that shows the page rendered its content.
@@ -34,18 +54,60 @@ READY = {
     "overview": ".overview-cards",
     "retention": ".overdue-table",
     "recordings": ".recordings-table",
+    "requests": ".request-select",
+    "pending": ".pending-title",
+    "ledger": ".ledger-csv",
+    "holds": ".holds-active",
+    "lines": ".lines-table",
+    "purge": ".purge-status-pane",
     "accesslog": ".access-log-table",
     "users": ".privileged-table",
+    "own_copy": ".own-copy-page",
 }
-# Role -> pages it may open; every other page of READY must be denied.
+# Role -> pages it may open, written out so that a change to PERMISSIONS or
+# PAGES that opens a page to another role fails this table.
 ALLOWED_PAGES = {
     "viewer": {"overview"},
-    "operator": {"overview", "retention", "recordings"},
-    "approver": {"overview", "retention", "recordings", "accesslog"},
-    "auditor": {"overview", "retention", "recordings", "accesslog"},
+    "operator": {
+        "overview",
+        "retention",
+        "recordings",
+        "requests",
+        "pending",
+        "ledger",
+        "holds",
+        "lines",
+        "purge",
+        "own_copy",
+    },
+    "approver": {
+        "overview",
+        "retention",
+        "recordings",
+        "requests",
+        "pending",
+        "ledger",
+        "holds",
+        "lines",
+        "accesslog",
+        "own_copy",
+    },
+    "auditor": {
+        "overview",
+        "retention",
+        "recordings",
+        "requests",
+        "pending",
+        "ledger",
+        "holds",
+        "lines",
+        "accesslog",
+    },
     "admin": {"overview", "users"},
 }
 ERROR_NUMBER = "0212345678"
+XSS_DEPARTMENT = "<img src=x onerror=window.__xss=1>민원과"
+XSS_LINE = "<script>window.__xss=2</script>"
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +121,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[browser.Server]
     broken = folder / "spool" / f"{start:%Y/%m/%d}" / name
     broken.parent.mkdir(parents=True, exist_ok=True)
     broken.write_bytes(b"this is not a WAV file" * 100)
+    # A call whose sidecar carries script in its department and line fields. The
+    # file name's line wins over the sidecar's, so only the department is shown.
+    hostile = browser.write_call(
+        folder / "spool",
+        start - timedelta(minutes=5),
+        staging=folder / "staging",
+        line="2995",
+        uid=995,
+        seed=995,
+    )
+    sidecar = {"department": XSS_DEPARTMENT, "line": XSS_LINE}
+    hostile.with_suffix(".json").write_text(
+        json.dumps(sidecar, ensure_ascii=False), encoding="utf-8"
+    )
     server = browser.start_server(folder, config)
     try:
         wait_until(lambda: (server.spool / ".demo-complete").exists(), timeout_s=120)
@@ -149,13 +225,22 @@ def test_login_next_stays_on_server(server: browser.Server, page: Page):
 # -- roles ------------------------------------------------------------------------
 
 
+def test_matrix_covers_every_page():
+    assert set(READY) == set(PAGES)
+    for role, pages in ALLOWED_PAGES.items():
+        expected = {
+            key for key, (_, _, action) in PAGES.items() if action in PERMISSIONS[role]
+        }
+        assert pages == expected, f"allowed pages of {role}"
+
+
 @pytest.mark.parametrize(
     "role", [pytest.param(role, id=role) for role in ALLOWED_PAGES]
 )
 def test_role_page_matrix(server: browser.Server, page: Page, role: str):
     browser.login(page, server, role)
     allowed = ALLOWED_PAGES[role]
-    for key in READY:
+    for key in PAGES:
         open_page(page, server, key)
         denied = page.locator(".access-denied")
         if key in allowed:
@@ -166,7 +251,7 @@ def test_role_page_matrix(server: browser.Server, page: Page, role: str):
             assert page.locator(READY[key]).count() == 0, f"{role} saw page {key}"
             assert f"page denied: username={role} page={key}" in server.log()
     navigation = page.locator(".page-navigation button").all_inner_texts()
-    for key in READY:
+    for key in PAGES:
         shown = label(f"page.{key}", "ko") in navigation
         assert shown == (key in allowed), f"navigation of {role} for page {key}"
 
@@ -386,3 +471,18 @@ def test_access_log_filter_input_is_inert(server: browser.Server, page: Page):
 def urlparse_path(url: str) -> str:
     """Return the path part of ``url``."""
     return re.sub(r"^https?://[^/]+", "", url).split("?")[0]
+
+
+def test_sidecar_markup_is_escaped(server: browser.Server, page: Page):
+    wait_until(lambda: "in-2995-" in server.log(), timeout_s=60)
+    browser.login(page, server, "operator")
+    open_page(page, server, "recordings")
+    search = page.locator(".filter-text input").first
+    search.fill("2995")
+    search.press("Enter")
+    table = page.locator(".recordings-table")
+    expect(table).to_contain_text(XSS_DEPARTMENT, timeout=RENDER_WAIT_MS)
+    page.wait_for_timeout(1000)
+    assert page.evaluate("() => window.__xss") is None
+    assert table.locator("img").count() == 0
+    assert table.locator("script").count() == 0
