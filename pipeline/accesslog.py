@@ -65,7 +65,7 @@ _SELECT_COLUMNS = (
 # A Korean phone number written with or without hyphens: 02, 0xx area codes, 010
 # mobiles and 050x personal numbers. Letters and digits around it must not touch it,
 # so that hex digests and long ids do not match.
-_PHONE_PATTERN = re.compile(
+PHONE_PATTERN = re.compile(
     r"(?<![0-9A-Za-z])0\d{1,3}[- .]?\d{3,4}[- .]?\d{4}(?![0-9A-Za-z])"
 )
 
@@ -470,7 +470,7 @@ def _read_head_file(head_file: Path) -> dict[int, list[_RecordedHead]]:
 
 def _reject_phone_numbers(value: Any, action: str) -> None:
     if isinstance(value, str):
-        if _PHONE_PATTERN.search(value):
+        if PHONE_PATTERN.search(value):
             raise RecwatchError(
                 f"access-log detail for action {action!r} contains a phone number. "
                 f"Log the recording or request id instead of personal data."

@@ -46,7 +46,7 @@ from pipeline import accesslog, auth, codecs, handover, requests
 
 # The pattern that accesslog.append() rejects in a detail, so a reason accepted
 # here is never rejected when it is logged.
-from pipeline.accesslog import _PHONE_PATTERN as PHONE_PATTERN
+from pipeline.accesslog import PHONE_PATTERN
 from pipeline.auth import User
 from pipeline.config import Config
 from pipeline.errors import AudioError, PermissionDenied, RecwatchError

@@ -100,6 +100,7 @@ class Service:
             from pipeline import demo
 
             self.catalog.write(demo.load_demo_lines)
+            self._assign_demo_lines(demo.DEMO_LINES[0]["number"])
             if not marker.exists():
                 logger.info("writing the demo recorder spool under %s", spool)
                 written = demo.write_demo_spool(spool, days=self.config["demo.days"])
@@ -118,6 +119,16 @@ class Service:
                 demo.write_demo_call(spool, datetime.now(UTC), rng=rng)
             except Exception:
                 logger.exception("writing a live demo call failed; trying again")
+
+    def _assign_demo_lines(self, line: str) -> None:
+        """Give the demo operator and approver a line, for the own-copy page."""
+        from pipeline import auth, protected_copy
+
+        admin = auth.User(
+            username="demo-setup", display_name="demo", roles=("admin",), department=""
+        )
+        for username in ("operator", "approver"):
+            protected_copy.assign_line(self.catalog, admin, username, line)
 
     def _purge_demo_history(self, written: int) -> None:
         """Purge the oldest demo calls as of a few days ago, as a past purge would.
