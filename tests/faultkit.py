@@ -109,8 +109,8 @@ def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
     process.wait(timeout=30)
-    # Workers of a killed server may outlive it for a moment; a leftover
-    # worker holds no catalog lock, but it would keep using a core.
+    # Workers of a killed server can outlive it for a moment. A leftover
+    # worker has no catalog lock, but it keeps using a core.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
 
@@ -238,7 +238,7 @@ def _serve(config_path: str, settle_timeout_s: float | None) -> int:
                 " WHERE missing_since IS NULL AND status <> 'deleted'"
             )
         }
-        # Two matching looks in a row, so a file queued between them counts.
+        # Two matching checks in a row, so a file queued between them is counted.
         matches = matches + 1 if listed == wav_files(spool) else 0
         if matches >= 2:
             stop_service()
