@@ -273,8 +273,10 @@ class Catalog:
             except BaseException as error:  # noqa: BLE001 - handed to the caller
                 try:
                     self._con.execute("ROLLBACK")
-                except duckdb.Error:
-                    logger.exception("rollback failed on catalog %s", self.path)
+                except duckdb.Error as rollback_error:
+                    # A failed COMMIT (a full disk, say) has already ended the
+                    # transaction; the caller gets the real error below.
+                    logger.debug("rollback after a failed write: %s", rollback_error)
                 future.set_exception(error)
                 continue
             with self._changed:
