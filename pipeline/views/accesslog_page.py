@@ -73,8 +73,7 @@ ACCESS_LOG_LABELS = {
     },
     "al.no_review_table": {
         "ko": (
-            "점검 기록 테이블(access_log_reviews)이 없습니다. "
-            "카탈로그를 갱신하십시오."
+            "점검 기록 테이블(access_log_reviews)이 없습니다. 카탈로그를 갱신하십시오."
         ),
         "en": "The review table (access_log_reviews) is missing. Migrate the catalog.",
     },
