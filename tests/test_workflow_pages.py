@@ -346,12 +346,16 @@ def test_copy_handover_shows_password_once(service, tmp_path):
     assert result.password in detail.password.object
     assert detail.password.visible
     assert detail.copy_download.visible
+    archive_path = detail._archive
+    assert archive_path.parent == service.config.data_dir / "private" / "handovers"
     archive = detail._archive_bytes()
     with pyzipper.AESZipFile(io.BytesIO(archive)) as opened:
         opened.setpassword(result.password.encode())
         assert len(opened.namelist()) == len(recording_ids)
         assert opened.testzip() is None
-    assert detail._archive.parent == service.config.data_dir / "private" / "handovers"
+    # The archive leaves the server with its one download.
+    assert not archive_path.exists()
+    assert detail._archive_bytes() == b""
     record = requests.get_request(service.catalog.cursor(), request_id)
     assert record.status == "provided"
     assert record.due_on == NOW.date() + timedelta(days=30)

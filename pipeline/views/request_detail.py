@@ -56,8 +56,8 @@ NOTICE_TEXT_FIELDS = (
 # A viewing ends at this local time on the day it starts unless changed.
 DEFAULT_VIEWING_END = time(18, 0)
 # Folder of protected copies, under the data folder, which is never served.
-# TODO: delete an archive once it was downloaded or after a set time; until then
-# every protected copy stays in this folder.
+# An archive is deleted when it is downloaded.
+# TODO: delete archives that were never downloaded after a set time.
 COPIES_FOLDER = ("private", "handovers")
 
 
@@ -706,8 +706,8 @@ class RequestDetail(WorkflowPage):
     def hand_over(self) -> handover.HandoverResult | None:
         """Provide the request as typed in the Form 2 section.
 
-        For a protected copy the one-time password is shown in the page and the
-        archive is offered for download; neither is kept after the view closes.
+        For a protected copy the one-time password is shown in the page and is
+        never stored; the archive is offered for download once and deleted then.
         """
         results: list[handover.HandoverResult] = []
 
@@ -764,9 +764,14 @@ class RequestDetail(WorkflowPage):
         return folder
 
     def _archive_bytes(self) -> bytes:
+        # The copy leaves the server with its download, so protected copies do
+        # not pile up in the data folder.
         if self._archive is None:
             return b""
-        return self._archive.read_bytes()
+        data = self._archive.read_bytes()
+        self._archive.unlink(missing_ok=True)
+        self._archive = None
+        return data
 
     def _clear_password(self) -> None:
         self.password.object = ""
