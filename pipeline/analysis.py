@@ -99,6 +99,16 @@ def _freeze(table: dict | None) -> tuple | None:
 def run_job(job: Job) -> JobResult:
     """Hash, read metadata and analyse one file; never raises for bad input."""
     result = JobResult(path=job.path, root=job.root, outcome="analysed")
+    if os.path.islink(job.path):
+        # A link could point anywhere, /etc included, so nothing outside the
+        # recorder's own files is read.
+        result.error = (
+            f"symbolic link: {job.path} is a link, and recwatch does not follow "
+            "links in the spool so that no file outside it is read. Replace the "
+            "link with the recording itself"
+        )
+        result.flags = ["symlink"]
+        return result
     content = None
     try:
         before = os.stat(job.path)

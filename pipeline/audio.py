@@ -204,9 +204,10 @@ def analyze_file(
             header = codecs.read_wav_header(stream, path_text, file_size)
 
     if container is None and codecs.looks_like_text(head):
-        snippet = head[:40].decode("utf-8", "replace").strip()
+        # The text itself is not quoted: error messages are shown on the
+        # dashboard, and a file's content is not the dashboard's to show.
         raise AudioError(
-            f"not audio: {path_text} starts with text {snippet!r}; expected a WAV or "
+            f"not audio: {path_text} contains text; expected a WAV or "
             "MP3 recording. Remove the file from the spool or fix the program that "
             "wrote it",
             flags=("not_audio",),

@@ -116,7 +116,9 @@ def scan_tree(root: Path, ignore_patterns: Iterable[str]) -> dict[str, tuple[int
                 try:
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(entry.path)
-                    elif entry.is_file(follow_symlinks=False):
+                    # Links are listed (their own stat) so that each gets a row
+                    # saying it was not followed; they are never read.
+                    elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
                         info = entry.stat(follow_symlinks=False)
                         found[entry.path] = (info.st_size, info.st_mtime_ns)
                 except FileNotFoundError:

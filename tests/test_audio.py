@@ -363,7 +363,7 @@ def test_text_named_wav(tmp_path):
     path = tmp_path / "note.wav"
     path.write_text("recorder log: disk full\n", encoding="utf-8")
 
-    with pytest.raises(AudioError, match="not audio: .*starts with text") as info:
+    with pytest.raises(AudioError, match="not audio: .*contains text") as info:
         analyze_file(path)
 
     assert info.value.flags == ("not_audio",)
@@ -373,7 +373,7 @@ def test_korean_text_named_wav(tmp_path):
     path = tmp_path / "메모.wav"
     path.write_text("통화 녹음 실패\n", encoding="utf-8")
 
-    with pytest.raises(AudioError, match="starts with text"):
+    with pytest.raises(AudioError, match="contains text"):
         analyze_file(path)
 
 

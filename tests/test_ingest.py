@@ -380,3 +380,31 @@ def test_result_for_file_being_destroyed_is_dropped(catalog, config):
     assert catalog.query("SELECT status, sha256 FROM recordings") == [
         ("ok", result.sha256)
     ]
+
+
+def test_symlink_in_spool_is_not_followed(running, catalog, config, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    folder = spool(config) / "2026/12/03"
+    folder.mkdir(parents=True)
+    link = folder / "in-2101-0200001234-20261203-141500-1764812345.7.wav"
+    link.symlink_to(secret)
+    wait_until(lambda: stored(catalog, link))
+    status, flags, error, size = catalog.query(
+        "SELECT status, flags, error, size_bytes FROM recordings"
+    )[0]
+    assert status == "error"
+    assert flags == ["symlink"]
+    assert "does not follow links" in error
+    assert "root:x" not in error
+    assert size == 0
+
+
+def test_scan_lists_symlinks_without_following(tmp_path):
+    target = tmp_path / "outside.wav"
+    target.write_bytes(b"x" * 100)
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "link.wav").symlink_to(target)
+    found = scan_tree(tmp_path / "root", [])
+    assert list(found) == [str(tmp_path / "root" / "link.wav")]
+    assert found[str(tmp_path / "root" / "link.wav")][0] != 100
