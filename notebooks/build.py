@@ -396,13 +396,13 @@ if not activity.empty:
         "md",
         "## 월별 점검 / Monthly review\n\nAccess records must be reviewed "
         "every month. Every month before the snapshot's month that has entries "
-        "needs a row in `access_log_reviews` (column `month`, text `YYYY-MM`).",
+        "needs a row in `access_log_reviews`, which the access-log page writes "
+        "(column `month`: the month's first day).",
     ),
     (
         "code",
         """\
-# NOTE: no recwatch module writes access_log_reviews yet. This check expects
-# one row per reviewed month, with the month as text "YYYY-MM".
+# The access-log page writes one row per reviewed month, keyed by its first day.
 if snapshot.has_table("access_log_reviews"):
     months = snapshot.sql(
         \"\"\"
@@ -412,7 +412,11 @@ if snapshot.has_table("access_log_reviews"):
         \"\"\",
         [AS_OF],
     )
-    reviewed = set(snapshot.sql("SELECT month FROM access_log_reviews")["month"])
+    reviewed = set(
+        snapshot.sql(
+            "SELECT strftime(month, '%Y-%m') AS month FROM access_log_reviews"
+        )["month"]
+    )
     unreviewed = months[~months["month"].isin(reviewed)]
     display(unreviewed)
     found.append(auditdata.mark_violations(

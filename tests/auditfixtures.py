@@ -54,14 +54,6 @@ EXPECTED_VIOLATIONS: dict[str, dict[str, int]] = {
 }
 
 # The access-log review table that the access notebook reads when it exists.
-REVIEW_TABLE_SQL = """
-CREATE TABLE IF NOT EXISTS access_log_reviews (
-    month VARCHAR PRIMARY KEY,
-    reviewed_by VARCHAR NOT NULL,
-    reviewed_at TIMESTAMPTZ NOT NULL,
-    note VARCHAR
-)
-"""
 
 
 def make_config(base: Path) -> Config:
@@ -369,9 +361,10 @@ def _append_access_log(con) -> None:
             detail=detail,
             at=at,
         )
-    con.execute(REVIEW_TABLE_SQL)
+    # The catalog's own review table: one row per reviewed month, keyed by the
+    # month's first day. January stays unreviewed.
     con.execute(
-        "INSERT INTO access_log_reviews VALUES ('2026-02', 'park.tl', ?, NULL)",
+        "INSERT INTO access_log_reviews VALUES (DATE '2026-02-01', 'park.tl', ?, '')",
         [seoul(2026, 3, 3)],
     )
 
@@ -408,6 +401,7 @@ OPTIONAL_TABLES = (
     "handover_recordings",
     "request_notices",
     "request_due_date_changes",
+    "access_log_reviews",
 )
 
 
