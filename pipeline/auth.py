@@ -162,6 +162,9 @@ def _validate_roles(username: str, roles: Iterable[str]) -> None:
 USERS_FILE_FORMAT = 1
 MIN_PASSWORD_LENGTH = 10
 MAX_FAILED_LOGINS = 5
+# Higher per address than per username: an office behind one NAT or proxy shares
+# an address, and one person's typos must not lock everyone out.
+MAX_FAILED_LOGINS_PER_ADDRESS = 20
 FAILED_LOGIN_WINDOW_SECONDS = 600
 LOGIN_LOCKOUT_SECONDS = 600
 
@@ -204,14 +207,14 @@ class _FailureLimiter:
             return 0.0
         return until - now
 
-    def record_failure(self, key: str) -> bool:
+    def record_failure(self, key: str, limit: int = MAX_FAILED_LOGINS) -> bool:
         """Count one failure for ``key`` and return True when this locks it."""
         now = self._clock()
         failures = self._failures.setdefault(key, deque())
         failures.append(now)
         while failures and failures[0] <= now - FAILED_LOGIN_WINDOW_SECONDS:
             failures.popleft()
-        if len(failures) < MAX_FAILED_LOGINS:
+        if len(failures) < limit:
             return False
         self._locked_until[key] = now + LOGIN_LOCKOUT_SECONDS
         del self._failures[key]
@@ -335,7 +338,8 @@ class UserStore:
         """Check a password, with failed logins limited per username and per address.
 
         After ``MAX_FAILED_LOGINS`` failures within ``FAILED_LOGIN_WINDOW_SECONDS``
-        for one username, or from one client address, that failure and further
+        for one username, or ``MAX_FAILED_LOGINS_PER_ADDRESS`` from one client
+        address, that failure and further
         attempts return LOCKED for ``LOGIN_LOCKOUT_SECONDS``, even with the right
         password. The caller writes the login or login_failed access-log entry.
         """
@@ -373,7 +377,9 @@ class UserStore:
         if not verified:
             with self._thread_lock:
                 user_locked = self._limiter.record_failure(user_key)
-                addr_locked = self._limiter.record_failure(addr_key)
+                addr_locked = self._limiter.record_failure(
+                    addr_key, MAX_FAILED_LOGINS_PER_ADDRESS
+                )
             # People sometimes type a password into the username field, so an
             # unknown username is never logged.
             logged_name = username if record is not None else "(unknown)"

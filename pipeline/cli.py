@@ -32,6 +32,7 @@ from pipeline.cliutil import (
     load_cli_config,
     locked_message,
     open_catalog,
+    print_error,
 )
 from pipeline.errors import CatalogLockedError, RecwatchError
 from pipeline.ingest import Ingestor
@@ -297,7 +298,7 @@ def demo(
     written = demo_module.write_demo_spool(
         out, days=days, calls_per_day=calls_per_day, seed=seed
     )
-    console.print(f"demo: wrote {len(written)} file(s) under {out}")
+    console.print(f"demo: wrote {len(written)} file(s) under {out}", markup=False)
 
 
 def main() -> None:
@@ -305,10 +306,10 @@ def main() -> None:
     try:
         app()
     except CatalogLockedError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        print_error(error)
         sys.exit(1)
     except RecwatchError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        print_error(error)
         sys.exit(1)
 
 

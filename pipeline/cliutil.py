@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from pipeline.catalog import Catalog
 from pipeline.config import Config, load_config
@@ -32,9 +33,20 @@ DbOption = Annotated[
 console = Console(stderr=True, soft_wrap=True)
 
 
+def print_error(message: object) -> None:
+    """Print ``error: message`` to stderr, showing the message verbatim.
+
+    Messages quote file names and values, so rich's markup and emoji codes
+    (``[profiles.NAME]``, ``:x:``) must not be interpreted in them.
+    """
+    console.print(
+        Text("error: ", style="red") + Text(str(message)), highlight=False, emoji=False
+    )
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` and return the Exit to raise with ``code``."""
-    console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    print_error(message)
     return typer.Exit(code)
 
 

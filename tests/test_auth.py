@@ -338,10 +338,19 @@ def test_login_locks_client_address(tmp_path):
     clock = FakeClock()
     store = make_store(tmp_path, clock)
     store.add_user("op2", PASSWORD, ["operator"], "데모 담당자", "민원과")
-    for index in range(auth.MAX_FAILED_LOGINS):
+    for index in range(auth.MAX_FAILED_LOGINS_PER_ADDRESS):
         store.login(f"guess{index}", "wrong-horse-42", "127.0.0.9")
     assert store.login("op2", PASSWORD, "127.0.0.9").status is LoginStatus.LOCKED
     assert store.login("op2", PASSWORD, "127.0.0.1").status is LoginStatus.OK
+
+
+def test_typos_from_shared_address_lock_no_one_else(tmp_path):
+    clock = FakeClock()
+    store = make_store(tmp_path, clock)
+    store.add_user("op2", PASSWORD, ["operator"], "데모 담당자", "민원과")
+    # One person's five typos lock that username, not the office's address.
+    fail_logins(store, "admin", "10.0.0.1", auth.MAX_FAILED_LOGINS)
+    assert store.login("op2", PASSWORD, "10.0.0.1").status is LoginStatus.OK
 
 
 def test_login_forgets_failures_outside_window(tmp_path):
@@ -370,7 +379,7 @@ def test_login_success_keeps_address_count(tmp_path):
     store = make_store(tmp_path, clock)
     store.add_user("op2", PASSWORD, ["operator"], "데모 담당자", "민원과")
     store.add_user("op3", PASSWORD, ["operator"], "데모 담당자", "민원과")
-    for index in range(auth.MAX_FAILED_LOGINS - 1):
+    for index in range(auth.MAX_FAILED_LOGINS_PER_ADDRESS - 1):
         store.login(f"guess{index}", "wrong-horse-42", "127.0.0.9")
     assert store.login("op2", PASSWORD, "127.0.0.9").status is LoginStatus.OK
     result = store.login("op3", "wrong-horse-42", "127.0.0.9")

@@ -304,3 +304,15 @@ def test_demo_writes_a_spool(tmp_path):
     audio = [p for p in (tmp_path / "demo").rglob("*") if p.suffix in (".wav", ".mp3")]
     assert len(audio) >= 10
     shutil.rmtree(tmp_path / "demo")
+
+
+def test_error_text_is_printed_verbatim(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        '[[recorders]]\nroot = "spool"\nprofile = "avaya"\n', encoding="utf-8"
+    )
+    result = recwatch(
+        "recordings", "--config", str(config), "--format", "json", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "define others under [profiles.NAME]" in result.stderr
