@@ -9,11 +9,11 @@ import duckdb
 import typer
 
 from pipeline import accesslog
+from pipeline.cliutil import ConfigOption, load_cli_config
 from pipeline.errors import CatalogLockedError, RecwatchError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DB = Path("data/catalog.duckdb")
 
 # Exit codes: 0 the log is intact, 1 it is not, 2 it could not be checked.
 EXIT_INTACT = 0
@@ -33,17 +33,22 @@ def _group() -> None:
 
 @log_app.command()
 def verify(
-    db: Path = typer.Option(
-        DEFAULT_DB, "--db", help="Catalog or snapshot DuckDB file to check."
+    db: Path | None = typer.Option(
+        None,
+        "--db",
+        help="Catalog or snapshot DuckDB file to check (default: the configured "
+        "catalog).",
     ),
     head_file: Path | None = typer.Option(
         None,
         "--head-file",
         help=(
-            "File of chain heads written by the service. Without it a cut-off tail "
-            "or a rewritten chain cannot be detected."
+            "File of chain heads written by the service (default for the configured "
+            "catalog: security.access_log_head_file). Without it a cut-off tail or "
+            "a rewritten chain cannot be detected."
         ),
     ),
+    config_path: ConfigOption = None,
 ) -> None:
     """Verify the access log's hash chain and print where it first breaks.
 
@@ -55,6 +60,14 @@ def verify(
 
         recwatch log verify --db SNAPSHOT.duckdb --head-file HEADS.txt
     """
+    if db is None:
+        # The live catalog is checked against the service's head file. A
+        # snapshot is not: the file records heads written after it was taken.
+        config = load_cli_config(config_path)
+        db = config.catalog_path
+        configured_heads = Path(config["security.access_log_head_file"])
+        if head_file is None and configured_heads.is_file():
+            head_file = configured_heads
     try:
         con = _open_read_only(db)
     except RecwatchError as error:

@@ -316,3 +316,32 @@ def test_error_text_is_printed_verbatim(tmp_path):
     )
     assert result.returncode == 2
     assert "define others under [profiles.NAME]" in result.stderr
+
+
+def test_log_verify_uses_configured_head_file(tmp_path):
+    from pipeline import accesslog
+    from pipeline.catalog import Catalog
+    from pipeline.config import load_config
+
+    config_file = tmp_path / "recwatch.toml"
+    config_file.write_text('[[recorders]]\nroot = "spool"\n', encoding="utf-8")
+    config = load_config(config_file)
+    with Catalog(config.catalog_path) as catalog:
+        for index in range(3):
+            catalog.write(
+                lambda con, index=index: accesslog.append(
+                    con, actor="operator", action="login", object_ids=(str(index),)
+                )
+            )
+        catalog.write(
+            lambda con: accesslog.record_head(
+                con, Path(config["security.access_log_head_file"])
+            )
+        )
+        # Cutting off the tail keeps the rest of the chain consistent; only the
+        # recorded head shows that an entry is gone.
+        catalog.write(lambda con: con.execute("DELETE FROM access_log WHERE id = 3"))
+    result = recwatch("log", "verify", "--config", str(config_file), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "intact=no" in result.stdout
+    assert "access-log-heads.txt" in result.stdout
