@@ -40,6 +40,7 @@ from pipeline.logcli import log_app
 from pipeline.report_cli import report_command, snapshot_command
 from pipeline.requests_cli import ledger_app, requests_app
 from pipeline.retention_cli import register as register_retention
+from pipeline.users_cli import users_app
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ app.add_typer(requests_app, name="requests")
 app.add_typer(ledger_app, name="ledger")
 app.command("snapshot")(snapshot_command)
 app.command("report")(report_command)
+app.add_typer(users_app, name="users")
 
 
 FormatOption = Annotated[

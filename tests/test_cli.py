@@ -345,3 +345,31 @@ def test_log_verify_uses_configured_head_file(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "intact=no" in result.stdout
     assert "access-log-heads.txt" in result.stdout
+
+
+def test_users_passwd_changes_demo_password(tmp_path):
+    from pipeline import auth
+
+    config_file = tmp_path / "recwatch.toml"
+    config_file.write_text('[[recorders]]\nroot = "spool"\n', encoding="utf-8")
+    users_file = tmp_path / "data" / "users.json"
+    users_file.parent.mkdir()
+    auth.create_demo_users(users_file)
+    result = subprocess.run(
+        [*RECWATCH, "users", "passwd", "operator", "--password-stdin"],
+        input="a-new-secret-2027\n",
+        cwd=tmp_path,
+        env={**os.environ, "RECWATCH_CONFIG": str(config_file)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    store = auth.UserStore(users_file)
+    assert store.login("operator", "a-new-secret-2027", "127.0.0.1").user
+    assert not store.login("operator", "demo-operator-2026", "127.0.0.1").user
+    assert "a-new-secret-2027" not in users_file.read_text(encoding="utf-8")
+    listed = recwatch("users", "list", "--config", str(config_file), cwd=tmp_path)
+    assert "operator\toperator" in listed.stdout
+    logged = recwatch("log", "verify", "--config", str(config_file), cwd=tmp_path)
+    assert "log: entries=1 intact=yes" in logged.stdout
