@@ -7,9 +7,11 @@ configuration, 130 after Ctrl-C.
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,9 +22,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline import audio, queries
+from pipeline import accesslog, audio, queries
 from pipeline.analysis import audio_options
-from pipeline.catalog import connect
+from pipeline.catalog import Catalog, connect
 from pipeline.cliutil import (
     ConfigOption,
     DbOption,
@@ -40,6 +42,8 @@ from pipeline.logcli import log_app
 from pipeline.report_cli import report_command, snapshot_command
 from pipeline.requests_cli import ledger_app, requests_app
 from pipeline.retention_cli import register as register_retention
+from pipeline.service import PRIVATE_UMASK
+from pipeline.snapshots import manifest_path
 from pipeline.users_cli import users_app
 
 logger = logging.getLogger(__name__)
@@ -211,7 +215,29 @@ def list_recordings_command(
         {column: _jsonable(value) for column, value in row.items()}
         for row in frame.to_dict(orient="records")
     ]
+    _log_personal_view(path, len(records))
     _print_records(records, output_format)
+
+
+def _log_personal_view(path: Path, rows: int) -> None:
+    """Write a view_personal entry for a listing of the live catalog.
+
+    The listing shows phone numbers, so it is logged like a page that does. A
+    published snapshot is evidence and is never written to, so reading one is
+    not logged here.
+    """
+    if manifest_path(path).exists():
+        return
+    with Catalog(path) as catalog:
+        catalog.write(
+            lambda con: accesslog.append(
+                con,
+                actor=f"cli:{getpass.getuser()}",
+                action="view_personal",
+                object_type="recordings",
+                detail={"command": "recordings", "rows": rows},
+            )
+        )
 
 
 def _print_records(records: list[dict[str, Any]], output_format: str) -> None:
@@ -305,6 +331,7 @@ def demo(
 
 def main() -> None:
     """Run the command line, mapping uncaught pipeline errors to exit status 1."""
+    os.umask(PRIVATE_UMASK)
     try:
         app()
     except CatalogLockedError as error:

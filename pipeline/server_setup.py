@@ -6,8 +6,11 @@ start, with no browser open.
 """
 
 import logging
+import os
 
-from pipeline.service import start_service
+from pipeline.service import PRIVATE_UMASK, start_service
 
+# The catalog, snapshots and head file hold phone numbers: owner-only files.
+os.umask(PRIVATE_UMASK)
 logging.getLogger("pipeline").setLevel(logging.INFO)
 start_service()

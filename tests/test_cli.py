@@ -373,3 +373,12 @@ def test_users_passwd_changes_demo_password(tmp_path):
     assert "operator\toperator" in listed.stdout
     logged = recwatch("log", "verify", "--config", str(config_file), cwd=tmp_path)
     assert "log: entries=1 intact=yes" in logged.stdout
+
+
+def test_recordings_listing_is_logged(speech_spool, tmp_path):
+    root, _ = speech_spool
+    db = tmp_path / "catalog.duckdb"
+    recwatch("ingest", "--once", str(root), "--db", str(db), cwd=tmp_path)
+    recordings_json(db, tmp_path)
+    result = recwatch("log", "verify", "--db", str(db), cwd=tmp_path)
+    assert "log: entries=1 intact=yes" in result.stdout
