@@ -11,6 +11,8 @@ frees its number. Its status moves only along :data:`TRANSITIONS`::
 Approval (결재) runs in three stages in order: staff in charge (담당자), team leader
 (팀장) and department head (과장). The user who entered the request, and the
 official who asked for it, sign no stage, and one person signs at most one stage.
+The Form 1 fields may be corrected until the first stage is signed. From then on
+they are frozen, so that every signer approves the same text.
 Every state change appends one access-log entry in the same transaction; its
 detail carries ids and codes only, never personal data.
 
@@ -242,6 +244,11 @@ class RequestRecord:
         return None
 
     @property
+    def editable(self) -> bool:
+        """Whether the Form 1 fields may still change: submitted, no stage signed."""
+        return self.status == "submitted" and not self.approvals
+
+    @property
     def next_stage(self) -> str | None:
         """The stage that signs next, or None when no stage is open."""
         if self.status != "submitted":
@@ -400,37 +407,19 @@ def submit_request(
     The number's year is the year of ``now`` in ``tz``.
     """
     auth.require(user, "manage_requests")
-    _validate_form(form)
+    values = _form_columns(form)
     now = _aware_now(now)
     year = now.astimezone(tz).year
+    columns = ", ".join(values)
+    placeholders = ", ".join("?" for _ in values)
 
     def write(con) -> int:
         number = next_number(con, year)
         rows = con.execute(
-            "INSERT INTO requests (number, status, access_kind, requested_at, "
-            "created_by, requester_username, requester_name, requester_birth, "
-            "requester_address, requester_contact, recorded_at, recorded_phone, "
-            "purpose, relation, reason, remarks, updated_at) "
-            "VALUES (?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING id",
-            [
-                number,
-                form.access_kind,
-                now,
-                user.username,
-                form.requester_username,
-                form.requester_name.strip(),
-                form.requester_birth.strip(),
-                form.requester_address.strip(),
-                form.requester_contact.strip(),
-                form.recorded_at,
-                form.recorded_phone.strip(),
-                form.purpose.strip(),
-                form.relation.strip(),
-                form.reason.strip(),
-                form.remarks.strip(),
-                now,
-            ],
+            f"INSERT INTO requests (number, status, requested_at, created_by, "
+            f"updated_at, {columns}) "
+            f"VALUES (?, 'submitted', ?, ?, ?, {placeholders}) RETURNING id",
+            [number, now, user.username, now, *values.values()],
         ).fetchall()
         request_id = rows[0][0]
         log_change(
@@ -447,6 +436,90 @@ def submit_request(
     record = get_request(catalog.cursor(), request_id)
     logger.info("request %s submitted by %s", record.number, user.username)
     return record
+
+
+def update_request(
+    catalog: Catalog,
+    user: User,
+    request_id: int,
+    form: RequestForm,
+    *,
+    now: datetime | None = None,
+    tz: ZoneInfo = SEOUL,
+) -> RequestRecord:
+    """Replace the Form 1 fields of a submitted request that no stage has signed.
+
+    The form is validated as in :func:`submit_request`. Fields equal to the stored
+    values count as unchanged. When none changed, nothing is written and no
+    access-log entry is added. The log entry of a change names the changed fields,
+    never their values. ``tz`` is the zone of the signing time in the error for a
+    frozen request.
+    """
+    auth.require(user, "manage_requests")
+    values = _form_columns(form)
+    now = _aware_now(now)
+
+    def write(con) -> list[str]:
+        record = get_request(con, request_id)
+        check_editable(record, tz)
+        changed = _changed_columns(record, values)
+        if not changed:
+            return changed
+        # The column names are the fixed keys of _form_columns, never user input.
+        assignments = ", ".join(f"{name} = ?" for name in changed)
+        con.execute(
+            f"UPDATE requests SET {assignments}, updated_at = ? WHERE id = ?",
+            [*(values[name] for name in changed), now, record.id],
+        )
+        log_change(
+            con,
+            user,
+            record.id,
+            event="update",
+            detail={"number": record.number, "fields": changed},
+            at=now,
+        )
+        return changed
+
+    changed = catalog.write(write)
+    record = get_request(catalog.cursor(), request_id)
+    if changed:
+        logger.info(
+            "request %s fields %s changed by %s",
+            record.number,
+            ",".join(changed),
+            user.username,
+        )
+    return record
+
+
+def changed_fields(record: RequestRecord, form: RequestForm) -> list[str]:
+    """Return the names of the Form 1 fields where ``form`` differs from ``record``.
+
+    The form is validated and its text stripped first, as :func:`update_request`
+    does before it compares.
+    """
+    return _changed_columns(record, _form_columns(form))
+
+
+def check_editable(record: RequestRecord, tz: ZoneInfo = SEOUL) -> None:
+    """Raise RecwatchError unless the Form 1 fields of ``record`` may still change."""
+    if record.editable:
+        return
+    if record.status == "submitted":
+        first = record.approvals[0]
+        signed_at = first.decided_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        raise RecwatchError(
+            f"request {record.number} is submitted and was signed at stage "
+            f"{first.stage} by {first.username!r} on {signed_at}, so its Form 1 "
+            f"fields are frozen. To correct them, ask the official at stage "
+            f"{record.next_stage} to reject it, then submit a new request."
+        )
+    raise RecwatchError(
+        f"request {record.number} is {record.status}, so its Form 1 fields are "
+        f"frozen. They change only while a request is submitted and unsigned. "
+        f"Submit a new request with the corrected fields."
+    )
 
 
 def next_number(con, year: int) -> str:
@@ -832,6 +905,33 @@ def _check_status_name(status: str) -> None:
             f"request status {status!r} is unknown. Expected one of "
             f"{', '.join(STATUSES)}."
         )
+
+
+def _form_columns(form: RequestForm) -> dict[str, Any]:
+    """Validate a Form 1 and return its ``requests`` column values, text stripped.
+
+    Raise RecwatchError for missing fields, a text over ``MAX_TEXT_CHARS``, an
+    unknown access kind or a recording time without a time zone.
+    """
+    _validate_form(form)
+    return {
+        "access_kind": form.access_kind,
+        "requester_username": form.requester_username,
+        "requester_name": form.requester_name.strip(),
+        "requester_birth": form.requester_birth.strip(),
+        "requester_address": form.requester_address.strip(),
+        "requester_contact": form.requester_contact.strip(),
+        "recorded_at": form.recorded_at,
+        "recorded_phone": form.recorded_phone.strip(),
+        "purpose": form.purpose.strip(),
+        "relation": form.relation.strip(),
+        "reason": form.reason.strip(),
+        "remarks": form.remarks.strip(),
+    }
+
+
+def _changed_columns(record: RequestRecord, values: dict[str, Any]) -> list[str]:
+    return [name for name, value in values.items() if getattr(record, name) != value]
 
 
 def _validate_form(form: RequestForm) -> None:

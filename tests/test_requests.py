@@ -108,18 +108,19 @@ def test_numbering_restarts_each_year(catalog):
     assert numbers == ["2026-0001", "2026-0002", "2027-0001", "2026-0003"]
 
 
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        pytest.param({"requester_name": " "}, "missing requester_name", id="no-name"),
-        pytest.param({"purpose": ""}, "missing purpose", id="no-purpose"),
-        pytest.param({"access_kind": "copy"}, "access kind 'copy'", id="bad-kind"),
-        pytest.param(
-            {"recorded_at": datetime(2026, 3, 2, 10, 15)}, "no time zone", id="naive"
-        ),
-        pytest.param({"reason": "가" * 2001}, "more than the limit", id="too-long"),
-    ],
-)
+# Form 1 changes that submit_request and update_request both reject.
+INVALID_FORMS = [
+    pytest.param({"requester_name": " "}, "missing requester_name", id="no-name"),
+    pytest.param({"purpose": ""}, "missing purpose", id="no-purpose"),
+    pytest.param({"access_kind": "copy"}, "access kind 'copy'", id="bad-kind"),
+    pytest.param(
+        {"recorded_at": datetime(2026, 3, 2, 10, 15)}, "no time zone", id="naive"
+    ),
+    pytest.param({"reason": "가" * 2001}, "more than the limit", id="too-long"),
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), INVALID_FORMS)
 def test_submit_rejects_invalid_form(catalog, changes, message):
     with pytest.raises(RecwatchError, match=message):
         requests.submit_request(catalog, OPERATOR, sample_form(**changes))
@@ -128,6 +129,157 @@ def test_submit_rejects_invalid_form(catalog, changes, message):
 def test_submit_needs_manage_requests(catalog):
     with pytest.raises(PermissionDenied, match="manage_requests"):
         requests.submit_request(catalog, VIEWER, sample_form())
+
+
+# --- correcting a request before the first approval ----------------------------------
+
+
+def test_update_changes_form_fields(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    later = CALL_START + timedelta(minutes=20)
+
+    updated = requests.update_request(
+        catalog,
+        OPERATOR,
+        record.id,
+        sample_form(
+            purpose=" 소송 증거 제출 ",
+            recorded_at=later,
+            access_kind="view",
+            requester_username=TEAM_LEADER.username,
+        ),
+    )
+
+    assert updated.id == record.id
+    assert updated.number == record.number
+    assert updated.status == "submitted"
+    assert updated.purpose == "소송 증거 제출"
+    assert updated.recorded_at == later
+    assert updated.access_kind == "view"
+    assert updated.requester_username == TEAM_LEADER.username
+    assert updated.requester_name == record.requester_name
+    assert updated.created_by == OPERATOR.username
+    assert requests.get_request(catalog.cursor(), record.id) == updated
+
+
+def test_update_frozen_after_first_approval(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    signed_at = datetime(2026, 3, 3, 9, 0, tzinfo=SEOUL)
+    requests.approve(catalog, STAFF, record.id, "staff", now=signed_at)
+
+    with pytest.raises(
+        RecwatchError,
+        match=r"request 2026-0001 is submitted and was signed at stage staff by "
+        r"'lee\.op' on 2026-03-03 09:00, so its Form 1 fields are frozen\. .*"
+        r"stage team_leader to reject it, then submit a new request",
+    ):
+        requests.update_request(
+            catalog, OPERATOR, record.id, sample_form(purpose="다른 목적")
+        )
+
+    stored = requests.get_request(catalog.cursor(), record.id)
+    assert stored.purpose == record.purpose
+    assert not stored.editable
+
+
+def test_update_rejected_request_fails(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    requests.reject(catalog, STAFF, record.id, "staff", "증빙 서류 없음")
+
+    with pytest.raises(
+        RecwatchError, match="request 2026-0001 is rejected, so its Form 1 fields"
+    ):
+        requests.update_request(
+            catalog, OPERATOR, record.id, sample_form(purpose="다른 목적")
+        )
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        pytest.param(VIEWER, id="viewer"),
+        pytest.param(TEAM_LEADER, id="approver"),
+    ],
+)
+def test_update_needs_manage_requests(catalog, user):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+
+    with pytest.raises(PermissionDenied, match="may not perform 'manage_requests'"):
+        requests.update_request(
+            catalog, user, record.id, sample_form(purpose="다른 목적")
+        )
+
+    assert requests.get_request(catalog.cursor(), record.id).purpose == record.purpose
+    assert access_log_events(catalog) == [("request_change", "submit")]
+
+
+@pytest.mark.parametrize(("changes", "message"), INVALID_FORMS)
+def test_update_rejects_invalid_form_as_submit(catalog, changes, message):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    with pytest.raises(RecwatchError, match=message) as on_submit:
+        requests.submit_request(catalog, OPERATOR, sample_form(**changes))
+
+    with pytest.raises(RecwatchError, match=message) as on_update:
+        requests.update_request(catalog, OPERATOR, record.id, sample_form(**changes))
+
+    assert str(on_update.value) == str(on_submit.value)
+    assert requests.get_request(catalog.cursor(), record.id) == record
+
+
+def test_update_logs_changed_field_names(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    changed_at = datetime(2026, 3, 3, 11, 0, tzinfo=SEOUL)
+
+    requests.update_request(
+        catalog,
+        OPERATOR,
+        record.id,
+        sample_form(reason="법원 제출용 사실 확인", recorded_phone="02-0000-5678"),
+        now=changed_at,
+    )
+
+    assert access_log_events(catalog) == [
+        ("request_change", "submit"),
+        ("request_change", "update"),
+    ]
+    rows = catalog.query(
+        'SELECT actor, object_type, object_ids, detail::VARCHAR, "at" '
+        "FROM access_log ORDER BY id DESC LIMIT 1"
+    )
+    actor, object_type, object_ids, detail, at = rows[0]
+    assert actor == OPERATOR.username
+    assert object_type == "request"
+    assert object_ids == [str(record.id)]
+    assert at == changed_at
+    assert json.loads(detail) == {
+        "event": "update",
+        "number": record.number,
+        "fields": ["recorded_phone", "reason"],
+    }
+    assert "5678" not in detail
+    assert "법원" not in detail
+    result = accesslog.verify(catalog.cursor())
+    assert result.intact, result.problem
+    assert result.entries == 2
+
+
+def test_update_without_changes_writes_nothing(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+
+    # Leading and trailing spaces are stripped as on submit, so nothing changes.
+    same = requests.update_request(
+        catalog, OPERATOR, record.id, sample_form(purpose=f" {record.purpose} ")
+    )
+
+    assert same == record
+    assert access_log_events(catalog) == [("request_change", "submit")]
+
+
+def test_changed_fields_names_differences(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    form = sample_form(remarks="급함", access_kind="view")
+    assert requests.changed_fields(record, form) == ["access_kind", "remarks"]
+    assert requests.changed_fields(record, sample_form()) == []
 
 
 # --- matching recordings --------------------------------------------------------------

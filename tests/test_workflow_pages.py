@@ -331,6 +331,146 @@ def test_detail_proof_upload_is_recorded(service, tmp_path):
     assert "warrant.pdf" in page.detail.alert.object
 
 
+def test_edit_fills_form_and_saves_changes(service, tmp_path):
+    request_id, recording = submitted_with_recording(service, tmp_path)
+    page = page_for(service, OPERATOR)
+    page.open_request(request_id)
+    assert page.detail.edit_button.visible
+
+    page.detail.edit_button.clicks += 1
+
+    assert page.editing.id == request_id
+    assert page.form["requester_name"].value == "홍길동"
+    assert page.form["recorded_at"].value == CALL_START.strftime("%Y-%m-%d %H:%M")
+    assert page.form["purpose"].value == "민원 처리 경위 확인"
+    assert page.access_kind.value == "provide"
+    assert page.save_button.visible
+    assert not page.submit_button.visible
+    assert not page.candidates.visible
+    assert "신청서 2026-0001 수정" in page._titles["wf.form1"].object
+
+    page.form["purpose"].value = "소송 증거 제출"
+    page.form["recorded_phone"].value = "02-0000-5678"
+    page.save_button.clicks += 1
+
+    record = requests.get_request(service.catalog.cursor(), request_id)
+    assert record.purpose == "소송 증거 제출"
+    assert record.recorded_phone == "02-0000-5678"
+    assert record.recorded_at == CALL_START
+    assert record.recording_ids == (recording,)
+    assert page.alert.alert_type == "success"
+    assert "녹취전화번호, 신청목적" in alert_text(page)
+    assert page.editing is None
+    assert page.submit_button.visible
+    assert not page.save_button.visible
+    assert page.form["purpose"].value == ""
+    assert "소송 증거 제출" in page.detail._summary.object
+    details = service.catalog.query(
+        "SELECT detail::VARCHAR FROM access_log ORDER BY id DESC LIMIT 1"
+    )
+    assert '"fields":["recorded_phone","purpose"]' in details[0][0]
+
+
+def test_edit_save_after_approval_shows_error(service, tmp_path):
+    request_id, _ = submitted_with_recording(service, tmp_path)
+    page = page_for(service, OPERATOR)
+    page.open_request(request_id)
+    assert page.detail.edit()
+    page.form["purpose"].value = "다른 목적"
+
+    requests.approve(service.catalog, STAFF, request_id, "staff", now=NOW)
+    assert page.save_changes() is None
+
+    assert page.alert.alert_type == "danger"
+    assert "2026-0001 is submitted and was signed at stage staff" in alert_text(page)
+    assert "reject it, then submit a new request" in alert_text(page)
+    record = requests.get_request(service.catalog.cursor(), request_id)
+    assert record.purpose == "민원 처리 경위 확인"
+    assert not page.detail.edit_button.visible
+
+
+def test_edit_hidden_after_first_approval(service, tmp_path):
+    request_id, _ = submitted_with_recording(service, tmp_path)
+    requests.approve(service.catalog, STAFF, request_id, "staff", now=NOW)
+    page = page_for(service, OPERATOR)
+    page.open_request(request_id)
+
+    assert not page.detail.edit_button.visible
+    assert not page.detail.edit()
+    assert "fields are frozen" in alert_text(page.detail)
+    assert page.editing is None
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        pytest.param(VIEWER, "view_recordings", id="viewer"),
+        pytest.param(TEAM_LEADER, "manage_requests", id="approver"),
+    ],
+)
+def test_edit_needs_manage_requests(service, tmp_path, user, expected):
+    request_id, _ = submitted_with_recording(service, tmp_path)
+    page = page_for(service, user)
+    page.open_request(request_id)
+
+    # A viewer sees no request at all, so the whole view is hidden.
+    edit_shown = page.detail._body.visible and page.detail.edit_button.visible
+    assert not edit_shown
+    assert not page.detail.edit()
+    assert expected in alert_text(page.detail)
+    assert page.editing is None
+
+
+def test_edit_invalid_field_shows_submit_message(service, tmp_path):
+    request_id, _ = submitted_with_recording(service, tmp_path)
+    page = page_for(service, OPERATOR)
+    page.open_request(request_id)
+    page.detail.edit()
+
+    page.form["purpose"].value = " "
+    assert page.save_changes() is None
+
+    assert "request form is missing purpose" in alert_text(page)
+    assert page.editing.id == request_id
+    assert page.save_button.visible
+    record = requests.get_request(service.catalog.cursor(), request_id)
+    assert record.purpose == "민원 처리 경위 확인"
+
+
+def test_edit_without_changes_says_so(service, tmp_path):
+    request_id, _ = submitted_with_recording(service, tmp_path)
+    page = page_for(service, OPERATOR)
+    page.open_request(request_id)
+    page.detail.edit()
+
+    assert page.save_changes() is not None
+
+    assert "바뀐 항목이 없어" in alert_text(page)
+    assert page.editing.id == request_id
+    events = service.catalog.query(
+        "SELECT json_extract_string(detail, '$.event') FROM access_log"
+    )
+    assert ("update",) not in events
+
+
+def test_cancel_edit_empties_form(service, tmp_path):
+    request_id, _ = submitted_with_recording(service, tmp_path)
+    page = page_for(service, OPERATOR)
+    page.open_request(request_id)
+    page.detail.edit()
+    page.language = "en"
+    assert page.save_button.label == "Save changes"
+    assert "Edit request 2026-0001" in page._titles["wf.form1"].object
+
+    page.cancel_edit_button.clicks += 1
+
+    assert page.editing is None
+    assert page.form["requester_name"].value == ""
+    assert page.submit_button.visible
+    assert not page.cancel_edit_button.visible
+    assert page.detail.edit_button.label == "Edit"
+
+
 def test_copy_handover_shows_password_once(service, tmp_path):
     request_id, recording_ids = approved_request(service.catalog, tmp_path / "calls")
     page = page_for(service, OPERATOR)

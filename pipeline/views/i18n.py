@@ -502,6 +502,22 @@ LABELS: dict[str, dict[str, str]] = {
         "ko": "녹취파일 {recording}의 암호화 사본을 내보냈습니다.",
         "en": "The encrypted copy of recording {recording} was exported.",
     },
+    # Requests page: correcting the Form 1 fields before the first approval
+    "wf.edit": {"ko": "수정", "en": "Edit"},
+    "wf.edit_request": {
+        "ko": "신청서 {number} 수정",
+        "en": "Edit request {number}",
+    },
+    "wf.save_changes": {"ko": "변경 저장", "en": "Save changes"},
+    "wf.cancel_edit": {"ko": "수정 취소", "en": "Cancel editing"},
+    "wf.changes_saved": {
+        "ko": "신청서 {number}의 변경 내용을 저장했습니다: {fields}",
+        "en": "Changes to request {number} saved: {fields}",
+    },
+    "wf.no_changes": {
+        "ko": "신청서 {number}에서 바뀐 항목이 없어 저장하지 않았습니다.",
+        "en": "Nothing differs from request {number}, so nothing was saved.",
+    },
 }
 
 STATE_COLORS = {

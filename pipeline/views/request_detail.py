@@ -4,7 +4,8 @@ Each action section shows only while the request's status allows the step and
 the user's roles permit it. The pipeline functions check both again, so a
 section shown by mistake still cannot change anything; their errors appear in
 the alert. A protected copy's one-time password is shown once, right after the
-handover, and is gone when the request is opened again.
+handover, and is gone when the request is opened again. "Edit" hands the
+request to the page's Form 1 form, which saves the corrected fields.
 """
 
 from __future__ import annotations
@@ -89,9 +90,11 @@ class RequestDetail(WorkflowPage):
         *,
         clock=None,
         on_change: Callable[[], None] | None = None,
+        on_edit: Callable[[requests.RequestRecord], None] | None = None,
     ):
         super().__init__(service, user, clock=clock)
         self._on_change = on_change or (lambda: None)
+        self._on_edit = on_edit
         self.request_id: int | None = None
         self._record: requests.RequestRecord | None = None
         self._handover: handover.Handover | None = None
@@ -113,6 +116,10 @@ class RequestDetail(WorkflowPage):
                 "wf.print",
             )
         }
+
+        # Correcting the Form 1 fields while no stage has signed
+        self.edit_button = pn.widgets.Button(css_classes=["edit-request"])
+        self.edit_button.on_click(lambda _event: self.edit())
 
         # Approval
         self.approve_button = pn.widgets.Button(
@@ -247,6 +254,7 @@ class RequestDetail(WorkflowPage):
         self._body = pn.Column(
             self._heading,
             self._summary,
+            self.edit_button,
             self._section_titles["wf.timeline"],
             self._timeline,
             self._section_titles["wf.approvals"],
@@ -282,6 +290,7 @@ class RequestDetail(WorkflowPage):
     def relabel(self) -> None:
         """Show every label and option of the section in the current language."""
         text = self.text
+        self.edit_button.label = text("wf.edit")
         self.reject_reason.label = text("wf.reject_reason")
         self.reject_button.label = text("wf.reject")
         self.attach_button.label = text("wf.attach")
@@ -487,6 +496,13 @@ class RequestDetail(WorkflowPage):
                 "wf.approve", stage=self.text(f"wf.stage.{stage}")
             )
 
+        self.edit_button.visible = (
+            record.editable
+            and self._on_edit is not None
+            and self.allowed("manage_requests")
+            and self.allowed("view_personal")
+        )
+
         submitted = record.status == "submitted" and self.allowed("manage_requests")
         self._attach_section.visible = submitted
         self._section_titles["wf.attached"].visible = submitted
@@ -671,6 +687,35 @@ class RequestDetail(WorkflowPage):
             )
 
         return self._act(reject_at_stage)
+
+    def edit(self) -> bool:
+        """Fill the page's Form 1 form with the open request for correction.
+
+        The request is read again first, so a stage signed since it was opened
+        shows as an error instead of a form that can no longer be saved.
+        """
+        self.clear_alert()
+
+        def load() -> requests.RequestRecord:
+            self.acting_user("manage_requests")
+            # The form shows every personal field unmasked.
+            self.acting_user("view_personal")
+            record = requests.get_request(
+                self.catalog.cursor(), self._require_record().id
+            )
+            requests.check_editable(record, self.config.tz)
+            if self._on_edit is None:
+                raise RecwatchError(
+                    f"request {record.number} cannot be edited here because this "
+                    f"view has no Form 1 form. Open it on the requests page."
+                )
+            self._on_edit(record)
+            return record
+
+        if self.attempt(load) is None:
+            self.refresh()
+            return False
+        return True
 
     def attach(self) -> bool:
         """Attach the ticked recordings to the submitted request."""

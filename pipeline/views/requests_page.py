@@ -4,12 +4,15 @@ The list filters by status; picking a request opens :class:`RequestDetail`,
 which carries the approvals, handover, notice and closing of that request. The
 entry form takes every Form 1 field, searches the catalog for recordings near
 the entered time on the entered number, attaches the ones the operator ticks,
-and stores an uploaded proof document.
+and stores an uploaded proof document. The same form corrects a request that no
+approval stage has signed yet: "Edit" in the request's view fills it, and "Save
+changes" stores the fields through :func:`pipeline.requests.update_request`.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import pandas as pd
 import panel as pn
@@ -17,9 +20,15 @@ import param
 
 from pipeline import requests
 from pipeline.auth import mask_name, mask_phone
+from pipeline.errors import RecwatchError
 from pipeline.views.formatting import format_time
 from pipeline.views.request_detail import RequestDetail, candidate_options
-from pipeline.views.workflow_base import WorkflowPage, parse_local_time, plain_table
+from pipeline.views.workflow_base import (
+    LOCAL_TIME_FORMAT,
+    WorkflowPage,
+    parse_local_time,
+    plain_table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +58,8 @@ LIST_COLUMNS = {
     "files": "wf.file_count",
     "due_on": "wf.due_on",
 }
+# Label keys of the Form 1 fields, by RequestForm field name.
+FIELD_LABELS = dict(FORM_FIELDS) | {"access_kind": "wf.access_kind"}
 CANDIDATE_WINDOW_MINUTES = 30
 
 
@@ -66,8 +77,14 @@ class RequestsPage(WorkflowPage):
             options={}, width=260, css_classes=["request-select"]
         )
         self.detail = RequestDetail(
-            service, user, clock=self._clock, on_change=self._after_change
+            service,
+            user,
+            clock=self._clock,
+            on_change=self._after_change,
+            on_edit=self.edit_request,
         )
+        # The request whose fields the form is correcting, or None for a new one.
+        self.editing: requests.RequestRecord | None = None
 
         # Form 1
         self.access_kind = pn.widgets.RadioButtonGroup(
@@ -93,6 +110,12 @@ class RequestsPage(WorkflowPage):
         self.submit_button = pn.widgets.Button(
             color="primary", css_classes=["submit-request"]
         )
+        self.save_button = pn.widgets.Button(
+            color="primary", visible=False, css_classes=["save-request-changes"]
+        )
+        self.cancel_edit_button = pn.widgets.Button(
+            visible=False, css_classes=["cancel-request-edit"]
+        )
         self._titles = {
             key: pn.pane.Markdown("", margin=(10, 10, 0, 10))
             for key in ("wf.requests", "wf.form1")
@@ -106,6 +129,8 @@ class RequestsPage(WorkflowPage):
         self.request_select.param.watch(self._on_select, "value")
         self.find_button.on_click(lambda _event: self.find_candidates())
         self.submit_button.on_click(lambda _event: self.submit())
+        self.save_button.on_click(lambda _event: self.save_changes())
+        self.cancel_edit_button.on_click(lambda _event: self.cancel_edit())
 
         form_column = pn.Column(
             self._titles["wf.form1"],
@@ -123,10 +148,22 @@ class RequestsPage(WorkflowPage):
             self._labels["wf.proof"],
             self.proof,
             self.submit_button,
+            pn.Row(self.save_button, self.cancel_edit_button, sizing_mode=None),
             sizing_mode="stretch_width",
             css_classes=["request-form"],
         )
         self._form_column = form_column
+        # Recordings and the proof document of an existing request are attached
+        # in its own view, so the form hides these while it corrects one.
+        self._new_request_only = (
+            self.find_button,
+            self._labels["wf.candidates"],
+            self._candidates_note,
+            self.candidates,
+            self._labels["wf.proof"],
+            self.proof,
+            self.submit_button,
+        )
         self._layout = pn.Column(
             self.alert,
             self._titles["wf.requests"],
@@ -170,8 +207,11 @@ class RequestsPage(WorkflowPage):
         self.form["recorded_at"].label += f" ({self.text('wf.time_hint')})"
         self.find_button.label = self.text("wf.find_candidates")
         self.submit_button.label = self.text("wf.submit_request")
+        self.save_button.label = self.text("wf.save_changes")
+        self.cancel_edit_button.label = self.text("wf.cancel_edit")
         for key, pane in self._titles.items():
             pane.object = f"### {self.text(key)}"
+        self._show_form_title()
         for key, pane in self._labels.items():
             pane.object = f"<b>{self.text(key)}</b>"
         self.detail.language = self.language
@@ -295,17 +335,26 @@ class RequestsPage(WorkflowPage):
         self.show_success(self.text("wf.submitted", number=record.number))
         return record
 
-    def _submit(self) -> requests.RequestRecord:
-        user = self.acting_user("manage_requests")
+    def read_form(
+        self, stored: requests.RequestRecord | None = None
+    ) -> requests.RequestForm:
+        """Return the typed Form 1 fields, given ``stored`` when correcting a request.
+
+        The form shows the recording time to the minute, so an unchanged time
+        keeps the stored value, seconds included, instead of rounding it.
+        """
         values = {name: widget.value or "" for name, widget in self.form.items()}
-        form = requests.RequestForm(
+        recorded_at = parse_local_time(
+            values["recorded_at"], self.config.tz, "recording time"
+        )
+        if stored is not None and recorded_at == self._minute(stored.recorded_at):
+            recorded_at = stored.recorded_at
+        return requests.RequestForm(
             requester_name=values["requester_name"],
             requester_birth=values["requester_birth"],
             requester_address=values["requester_address"],
             requester_contact=values["requester_contact"],
-            recorded_at=parse_local_time(
-                values["recorded_at"], self.config.tz, "recording time"
-            ),
+            recorded_at=recorded_at,
             recorded_phone=values["recorded_phone"],
             purpose=values["purpose"],
             relation=values["relation"],
@@ -314,6 +363,14 @@ class RequestsPage(WorkflowPage):
             remarks=values["remarks"],
             requester_username=values["requester_username"].strip() or None,
         )
+
+    def _minute(self, moment: datetime) -> datetime:
+        local = moment.astimezone(self.config.tz)
+        return local.replace(second=0, microsecond=0)
+
+    def _submit(self) -> requests.RequestRecord:
+        user = self.acting_user("manage_requests")
+        form = self.read_form()
         record = requests.submit_request(
             self.catalog, user, form, now=self.now(), tz=self.config.tz
         )
@@ -336,7 +393,97 @@ class RequestsPage(WorkflowPage):
         """Empty the entry form after a request was stored."""
         for widget in self.form.values():
             widget.value = ""
+        self.access_kind.value = "provide"
         self.candidates.options = {}
         self.candidates.value = []
         self._candidates_note.object = ""
         self.proof.clear()
+
+    # --- correcting a request ---------------------------------------------------------
+
+    def edit_request(self, record: requests.RequestRecord) -> None:
+        """Fill the form with the Form 1 fields of ``record`` for correction."""
+        self.clear_alert()
+        values = {
+            "requester_name": record.requester_name,
+            "requester_birth": record.requester_birth,
+            "requester_address": record.requester_address,
+            "requester_contact": record.requester_contact,
+            "recorded_at": record.recorded_at.astimezone(self.config.tz).strftime(
+                LOCAL_TIME_FORMAT
+            ),
+            "recorded_phone": record.recorded_phone,
+            "purpose": record.purpose,
+            "relation": record.relation,
+            "reason": record.reason,
+            "remarks": record.remarks,
+            "requester_username": record.requester_username or "",
+        }
+        for name, value in values.items():
+            self.form[name].value = value
+        self.access_kind.value = record.access_kind
+        self.editing = record
+        self._show_edit_mode()
+
+    def save_changes(self) -> requests.RequestRecord | None:
+        """Store the corrected fields of the request being edited."""
+        self.clear_alert()
+        saved: list[list[str]] = []
+
+        def save() -> requests.RequestRecord:
+            user = self.acting_user("manage_requests")
+            if self.editing is None:
+                raise RecwatchError(
+                    "no request is being edited. Press Edit in a submitted "
+                    "request's view first."
+                )
+            current = requests.get_request(self.catalog.cursor(), self.editing.id)
+            form = self.read_form(current)
+            saved.append(requests.changed_fields(current, form))
+            return requests.update_request(
+                self.catalog,
+                user,
+                current.id,
+                form,
+                now=self.now(),
+                tz=self.config.tz,
+            )
+
+        record = self.attempt(save)
+        if record is None:
+            # A stage may have been signed meanwhile: show the request as it is.
+            self.detail.refresh()
+            return None
+        changed = saved[0]
+        if not changed:
+            self.show_success(self.text("wf.no_changes", number=record.number))
+            return record
+        self.cancel_edit()
+        self.refresh_list()
+        self.open_request(record.id)
+        names = ", ".join(self.text(FIELD_LABELS[name]) for name in changed)
+        self.show_success(
+            self.text("wf.changes_saved", number=record.number, fields=names)
+        )
+        return record
+
+    def cancel_edit(self) -> None:
+        """Leave the correction and empty the form for a new request."""
+        self.editing = None
+        self.reset_form()
+        self._show_edit_mode()
+
+    def _show_edit_mode(self) -> None:
+        editing = self.editing is not None
+        for widget in self._new_request_only:
+            widget.visible = not editing
+        self.save_button.visible = editing
+        self.cancel_edit_button.visible = editing
+        self._show_form_title()
+
+    def _show_form_title(self) -> None:
+        if self.editing is None:
+            title = self.text("wf.form1")
+        else:
+            title = self.text("wf.edit_request", number=self.editing.number)
+        self._titles["wf.form1"].object = f"### {title}"
