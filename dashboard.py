@@ -288,6 +288,9 @@ def build_dashboard(service, user) -> None:
 
     callback = None
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        # The URL is corrected first: location.sync copies its query into the
+        # widgets, and an unknown ?page= or ?lang= value would break them.
+        pn.state.location.update_query(page=requested, lang=initial_language)
         if denied_page is None:
             pn.state.location.sync(navigation, {"value": "page"})
         pn.state.location.sync(language, {"value": "lang"})

@@ -113,6 +113,24 @@ def executor():
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """Launch Debian's Chromium once for the whole run.
+
+    Playwright's sync API runs its own event loop, and a second one started
+    while the first is open fails; so every browser test shares this one.
+    """
+    from browser import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
 @pytest.fixture(autouse=True)
 def _no_thread_leaks() -> Iterator[None]:
     """Fail a test that leaves recwatch threads running after it ends."""

@@ -17,7 +17,7 @@ import browser
 import psutil
 import pytest
 from conftest import wait_until
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -67,17 +67,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[browser.Server]
         yield server
     finally:
         browser.stop_server(server)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    """Launch Debian's Chromium once for every test."""
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=browser.CHROMIUM, headless=True, args=browser.CHROMIUM_ARGS
-        )
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

@@ -391,35 +391,27 @@ def _open_sessions(context, server, count: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_closed_sessions_free_memory_and_cpu(tmp_path):
+def test_closed_sessions_free_memory_and_cpu(tmp_path, chromium):
     import browser
     import psutil
-    from playwright.sync_api import sync_playwright
 
     config_path = browser.write_config(tmp_path, demo=False)
     server = browser.start_server(tmp_path, config_path)
     try:
         process = psutil.Process(server.pid)
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=browser.CHROMIUM,
-                headless=True,
-                args=browser.CHROMIUM_ARGS,
-            )
-            try:
-                context = chromium.new_context()
-                browser.login(context.new_page(), server, "operator")
-                # The first sessions pay for imports and caches that stay.
-                _open_sessions(context, server, 3)
-                time.sleep(SESSION_SETTLE_S)
-                baseline_rss = process.memory_info().rss
-                baseline_cpu = _cpu_share(process, IDLE_WINDOW_S)
+        context = chromium.new_context()
+        try:
+            browser.login(context.new_page(), server, "operator")
+            # The first sessions pay for imports and caches that stay.
+            _open_sessions(context, server, 3)
+            time.sleep(SESSION_SETTLE_S)
+            baseline_rss = process.memory_info().rss
+            baseline_cpu = _cpu_share(process, IDLE_WINDOW_S)
 
-                for _ in range(BROWSER_SESSIONS // SESSIONS_AT_ONCE):
-                    _open_sessions(context, server, SESSIONS_AT_ONCE)
-                context.close()
-            finally:
-                chromium.close()
+            for _ in range(BROWSER_SESSIONS // SESSIONS_AT_ONCE):
+                _open_sessions(context, server, SESSIONS_AT_ONCE)
+        finally:
+            context.close()
         time.sleep(SESSION_SETTLE_S)
         rss = process.memory_info().rss
         idle_cpu = _cpu_share(process, IDLE_WINDOW_S)

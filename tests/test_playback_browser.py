@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import browser
 import pytest
 from conftest import wait_until
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from request_fixtures import ADMIN, OPERATOR, approve_all, sample_form
 
 from pipeline import protected_copy, requests
@@ -58,16 +58,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[browser.Server]
         yield server
     finally:
         browser.stop_server(server)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=browser.CHROMIUM, headless=True, args=browser.CHROMIUM_ARGS
-        )
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

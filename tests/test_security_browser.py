@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import browser
 import pytest
 from conftest import wait_until
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from pipeline.auth import PERMISSIONS
 from pipeline.views import accesslog_page, users_page
@@ -141,17 +141,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[browser.Server]
         yield server
     finally:
         browser.stop_server(server)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Launch Debian's Chromium once for the file."""
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=browser.CHROMIUM, headless=True, args=browser.CHROMIUM_ARGS
-        )
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
@@ -486,3 +475,19 @@ def test_sidecar_markup_is_escaped(server: browser.Server, page: Page):
     assert page.evaluate("() => window.__xss") is None
     assert table.locator("img").count() == 0
     assert table.locator("script").count() == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("page=foo", id="unknown-page"),
+        pytest.param("page=%3Cscript%3Ewindow.__xss%3D3%3C%2Fscript%3E", id="markup"),
+        pytest.param("page=overview&page=purge", id="repeated"),
+        pytest.param("page=overview&lang=xx", id="unknown-language"),
+    ],
+)
+def test_bad_page_query_shows_overview(server: browser.Server, page: Page, query: str):
+    browser.login(page, server, "viewer")
+    page.goto(f"{server.url}?{query}")
+    expect(page.locator(READY["overview"]).first).to_be_visible(timeout=RENDER_WAIT_MS)
+    assert page.evaluate("window.__xss") is None

@@ -19,7 +19,7 @@ import browser
 import openpyxl
 import pytest
 from conftest import wait_until
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from pipeline.auth import UserStore
 
@@ -68,16 +68,6 @@ def server(
         yield server
     finally:
         browser.stop_server(server)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=browser.CHROMIUM, headless=True, args=browser.CHROMIUM_ARGS
-        )
-        yield instance
-        instance.close()
 
 
 def open_as(chromium: Browser, server: browser.Server, username: str) -> Page:
