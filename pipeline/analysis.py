@@ -96,18 +96,36 @@ def _freeze(table: dict | None) -> tuple | None:
     )
 
 
+def _read_metadata(job: Job, result: JobResult, mtime_ns: int):
+    """Fill ``result`` with the call metadata the naming profile reads."""
+    table = {"timezone": job.timezone, **(job.profile_table or {})}
+    profile = _profile(job.profile_name, _freeze(table))
+    metadata = profiles.read_metadata(Path(job.path), Path(job.root), profile)
+    result.metadata = metadata.to_dict()
+    result.flags.extend(metadata.flags)
+    if metadata.start_time is None:
+        mtime = datetime.fromtimestamp(mtime_ns / 1e9, UTC)
+        result.metadata["start_time"] = mtime.isoformat()
+        result.metadata["start_time_source"] = "mtime"
+    return metadata
+
+
 def run_job(job: Job) -> JobResult:
     """Hash, read metadata and analyse one file; never raises for bad input."""
     result = JobResult(path=job.path, root=job.root, outcome="analysed")
     if os.path.islink(job.path):
         # A link could point anywhere, /etc included, so nothing outside the
-        # recorder's own files is read.
+        # recorder's own files is read. Its name still gives the call's
+        # metadata, so retention and the purge see the row like any other.
+        link_mtime_ns = os.lstat(job.path).st_mtime_ns
+        _read_metadata(job, result, link_mtime_ns)
+        result.mtime_ns = link_mtime_ns
         result.error = (
             f"symbolic link: {job.path} is a link, and recwatch does not follow "
             "links in the spool so that no file outside it is read. Replace the "
             "link with the recording itself"
         )
-        result.flags = ["symlink"]
+        result.flags = sorted({*result.flags, "symlink"})
         return result
     content = None
     try:
@@ -141,15 +159,7 @@ def run_job(job: Job) -> JobResult:
         result.outcome = "unchanged"
         return result
 
-    table = {"timezone": job.timezone, **(job.profile_table or {})}
-    profile = _profile(job.profile_name, _freeze(table))
-    metadata = profiles.read_metadata(Path(job.path), Path(job.root), profile)
-    result.metadata = metadata.to_dict()
-    result.flags.extend(metadata.flags)
-    if metadata.start_time is None:
-        mtime = datetime.fromtimestamp(after.st_mtime_ns / 1e9, UTC)
-        result.metadata["start_time"] = mtime.isoformat()
-        result.metadata["start_time_source"] = "mtime"
+    metadata = _read_metadata(job, result, after.st_mtime_ns)
 
     raw_format = None
     if metadata.raw_format:

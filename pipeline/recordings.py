@@ -302,7 +302,11 @@ def mark_missing(
     marked = con.execute(
         "UPDATE recordings SET missing_since = ? FROM gone"
         " WHERE recordings.path = gone.path AND missing_since IS NULL"
-        " AND status <> 'deleted' RETURNING id",
+        " AND status <> 'deleted'"
+        # A file the purge is destroying is gone on purpose: the purge marks
+        # its row deleted, so it is not reported missing on the way.
+        " AND recordings.id NOT IN (SELECT recording_id FROM destruction_records"
+        " WHERE status = 'planned') RETURNING id",
         [now or datetime.now(UTC)],
     ).fetchall()
     con.unregister("gone")

@@ -138,7 +138,9 @@ def test_apply_mixed_cases(schema, config, spool, tmp_path):
     assert tombstone["line"] == "2101"
     assert recording(schema, ids[held])["status"] == "ok"
     assert recording(schema, ids[missing])["missing_since"] is not None
-    assert recording(schema, ids[link])["status"] == "ok"
+    # Ingest never follows a link, so its row is an error row that names it.
+    assert recording(schema, ids[link])["status"] == "error"
+    assert "symlink" in recording(schema, ids[link])["flags"]
 
     assert records(schema) == [
         (ids[expired], "destroyed", "overwrite+unlink", tombstone["sha256"])
