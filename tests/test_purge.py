@@ -55,7 +55,9 @@ def write_calls(spool: Path, start: datetime, count: int, seconds=1.0) -> list[P
 
 
 def recording(catalog, recording_id) -> dict:
-    columns = "status, deleted_at, other_party, metadata, sha256, line, missing_since"
+    columns = (
+        "status, deleted_at, other_party, metadata, sha256, line, missing_since, flags"
+    )
     row = catalog.query(
         f"SELECT {columns} FROM recordings WHERE id = ?", [recording_id]
     )[0]
