@@ -37,7 +37,7 @@ RECORDING_COLUMNS = (
 )
 HIDDEN_COLUMNS = ("id", "state_code")
 
-# Korean phone numbers inside text: dashed ("02-1234-5678") or a digit run of 9 to
+# Korean phone numbers inside text: dashed ("02-0000-5678") or a digit run of 9 to
 # 12 digits with a leading 0, as in FreePBX file names ("in-2101-0200001234-...").
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:0\d{1,3}-\d{3,4}-\d{4}|0\d{8,11})(?!\d)")
 
