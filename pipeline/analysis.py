@@ -57,7 +57,7 @@ class Job:
 
 @dataclass
 class JobResult:
-    """What a worker found; ``outcome`` is analysed, unchanged, changing or vanished."""
+    """Result of one job; ``outcome`` is analysed, unchanged, changing or vanished."""
 
     path: str
     root: str
@@ -174,8 +174,8 @@ def run_job(job: Job) -> JobResult:
         result.error = str(error)
         result.flags.extend(error.flags)
     except (RecwatchError, OSError, ValueError, RuntimeError) as error:
-        # An unexpected decoder failure must not stop the pool: store it on the
-        # file's row so the IT team sees it, and log it with the traceback.
+        # An unexpected decoder failure must not stop the pool. It is stored on
+        # the file's row for the IT team and logged with the traceback.
         logger.exception("analysis failed for %s", redact(job.path))
         result.error = (
             f"analysis failed for {job.path}: {type(error).__name__}: {error}; "

@@ -1,10 +1,10 @@
 """Writing analysis results into the ``recordings`` table, and reading them back.
 
-Rows are keyed by path. Storing a result is idempotent: the same file seen again
-(a duplicate event, a restart, a copy over itself) updates ``last_seen`` and
-nothing else, a file whose content changed is analysed again in place, and a file
-that reappears under a new path with the content of a missing row takes that row
-over, so a move never loses the recording's history.
+Rows are keyed by path, and storing a result is idempotent. The same file seen
+again (a duplicate event, a restart, a copy over itself) updates ``last_seen`` and
+nothing else. A file whose content changed is analysed again in place. A file that
+reappears under a new path with the content of a missing row takes that row over,
+so a move never loses the recording's history.
 """
 
 from __future__ import annotations
