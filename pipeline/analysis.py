@@ -117,7 +117,11 @@ def run_job(job: Job) -> JobResult:
         # A link could point anywhere, /etc included, so nothing outside the
         # recorder's own files is read. Its name still gives the call's
         # metadata, so retention and the purge see the row like any other.
-        link_mtime_ns = os.lstat(job.path).st_mtime_ns
+        try:
+            link_mtime_ns = os.lstat(job.path).st_mtime_ns
+        except FileNotFoundError:
+            result.outcome = "vanished"
+            return result
         _read_metadata(job, result, link_mtime_ns)
         result.mtime_ns = link_mtime_ns
         result.error = (

@@ -408,3 +408,15 @@ def test_scan_lists_symlinks_without_following(tmp_path):
     found = scan_tree(tmp_path / "root", [])
     assert list(found) == [str(tmp_path / "root" / "link.wav")]
     assert found[str(tmp_path / "root" / "link.wav")][0] != 100
+
+
+def test_dangling_symlink_gets_symlink_row(config, tmp_path):
+    folder = spool(config) / "2026/12/03"
+    folder.mkdir(parents=True)
+    link = folder / "in-2101-0200001234-20261203-141500-1764812345.8.wav"
+    link.symlink_to(tmp_path / "nowhere.wav")
+    result = run_job(Job(str(link), str(spool(config)), "freepbx"))
+    assert result.outcome == "analysed"
+    assert result.flags == ["symlink"]
+    assert result.metadata["line"] == "2101"
+    assert result.sha256 is None
