@@ -212,14 +212,14 @@ def audio_options(config: Config) -> dict[str, Any]:
 
 
 def _call_flags(stats: dict[str, Any], mode: str) -> list[str]:
-    """Return catalog flags for what the verdict and notice say about a call."""
+    """Return catalog flags derived from a call's verdict and notice result."""
     flags = []
     verdict = stats.get("verdict")
     if verdict and verdict != "ok":
         flags.append(f"verdict_{verdict}")
     notice = stats.get("notice")
-    # Full recording is lawful only after callers were told; a full-mode call
-    # whose start lacks the announcement is the violation to show.
+    # Full recording is lawful only after callers are informed, so a full-mode
+    # call whose start lacks the announcement is the violation to show.
     if notice is not None and not notice.get("found") and mode == "full":
         flags.append("notice_missing")
     return flags

@@ -700,7 +700,7 @@ class Ingestor:
         """Compare roots with the catalog: queue new or changed files, mark gone ones.
 
         Returns the number of files found on disk. A root that is absent, or empty
-        while the catalog holds present files below it, is treated as unavailable
+        while the catalog lists present files below it, is treated as unavailable
         (an unmounted share looks like that), so its rows are not marked missing.
         """
         targets = [Path(root) for root in roots] or [r.root for r in self._roots]

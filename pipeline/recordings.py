@@ -179,9 +179,10 @@ def _take_over_moved(con: duckdb.DuckDBPyConnection) -> None:
 def _paths_being_destroyed(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Return batch paths that a purge is destroying or has just destroyed.
 
-    The purge overwrites a file before it unlinks it, and the watcher sees that
-    write like any other. Its result must not become a row: the file is gone,
-    or about to be. A destroyed path that holds a file again is a new file.
+    The purge overwrites a file before it unlinks it, and the watcher receives
+    events for that write like any other. Its result must not become a row,
+    because the file is gone or about to be. A destroyed path that contains a
+    file again is a new file.
     """
     rows = con.execute(
         "SELECT DISTINCT path, status FROM destruction_records"
@@ -201,7 +202,7 @@ def _free_purged_paths(con: duckdb.DuckDBPyConnection) -> None:
 
     The new file is a new recording and needs its own row, but paths are
     unique. The tombstone keeps its id and gets ``#purged-ID`` after its path;
-    the destruction record still holds the original path.
+    the destruction record keeps the original path.
     """
     moved = con.execute(
         "UPDATE recordings SET path = path || '#purged-' || id"
@@ -214,7 +215,7 @@ def _free_purged_paths(con: duckdb.DuckDBPyConnection) -> None:
 
 def _duplicate_paths(con: duckdb.DuckDBPyConnection) -> set[str]:
     # Two present files with one content are both on disk and both must be purged,
-    # so both keep a row; the flag tells the IT team the recorder wrote it twice.
+    # so both keep a row. The flag shows the IT team the recorder wrote it twice.
     rows = con.execute(
         "SELECT b.path FROM batch AS b JOIN recordings AS r ON r.sha256 = b.sha256"
         " WHERE r.path <> b.path AND r.missing_since IS NULL"

@@ -1,5 +1,8 @@
 """Requests to view or receive recordings (Form 1) and their staged approval.
 
+TODO: move the proof-document functions (store_proof, proofs_dir and their
+checks) into a module of their own; this one is past 800 lines.
+
 A recording is shown or handed to someone other than the parties only through a
 written request (녹취정보 열람·제공 신청서). Each request gets a management number
 ``YYYY-NNNN`` (관리번호) from a per-year counter, so a rejected request never

@@ -117,8 +117,8 @@ def executor():
 def chromium():
     """Launch Debian's Chromium once for the whole run.
 
-    Playwright's sync API runs its own event loop, and a second one started
-    while the first is open fails; so every browser test shares this one.
+    Playwright's sync API runs its own event loop, and starting a second one
+    while the first is open fails. So every browser test shares this one.
     """
     from browser import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
