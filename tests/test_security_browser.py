@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from pipeline.auth import PERMISSIONS
 from pipeline.views import accesslog_page, users_page
-from pipeline.views.i18n import label
+from pipeline.views.i18n import code_label, label
 
 # Importing the page modules adds their labels to the shared label table.
 assert accesslog_page.ACCESS_LOG_LABELS
@@ -289,10 +289,12 @@ def test_access_log_shows_denied_page(server: browser.Server, page: Page):
     expect(page.locator(".access-denied").first).to_be_visible()
     browser.login(page, server, "auditor")
     open_page(page, server, "accesslog")
-    page.locator(".al-action select").select_option(label="view_page")
+    page.locator(".al-action select").select_option(
+        label=code_label("action", "view_page", "ko")
+    )
     table = page.locator(".access-log-table")
     results = table.locator(".tabulator-cell[tabulator-field='result']")
-    expect(results.first).to_have_text("denied")
+    expect(results.first).to_have_text(code_label("result", "denied", "ko"))
     actors = table.locator(".tabulator-cell[tabulator-field='actor']")
     assert "viewer" in actors.all_inner_texts()
 
@@ -300,7 +302,9 @@ def test_access_log_shows_denied_page(server: browser.Server, page: Page):
 def test_access_log_records_logins(server: browser.Server, page: Page):
     browser.login(page, server, "approver")
     open_page(page, server, "accesslog")
-    page.locator(".al-action select").select_option(label="login")
+    page.locator(".al-action select").select_option(
+        label=code_label("action", "login", "ko")
+    )
     actors = page.locator(".access-log-table .tabulator-cell[tabulator-field='actor']")
     expect(actors.first).to_be_visible()
     assert "approver" in actors.all_inner_texts()

@@ -23,7 +23,7 @@ from pipeline.auth import User, allowed
 from pipeline.errors import RecwatchError
 from pipeline.service import Service
 from pipeline.views.formatting import escape, format_time, format_times
-from pipeline.views.i18n import LABELS, label
+from pipeline.views.i18n import LABELS, code_label, code_labels, label
 from pipeline.views.session import client_addr, record_access
 from pipeline.views.table import TABLE_CSS
 
@@ -306,7 +306,10 @@ class AccessLogPage(pn.viewable.Viewer):
         }
         self.action.options = {
             everyone: "",
-            **{a: a for a in accessreview.distinct_values(cursor, "action")},
+            **{
+                code_label("action", a, self.language): a
+                for a in accessreview.distinct_values(cursor, "action")
+            },
         }
         self._show_entries(cursor)
         self._show_anomalies(cursor)
@@ -337,16 +340,27 @@ class AccessLogPage(pn.viewable.Viewer):
                 "id": frame["id"].astype("int64"),
                 "at": format_times(frame["at"], tz),
                 "actor": frame["actor"].astype(object),
-                "role": frame["role"].fillna("").astype(object),
+                "role": [
+                    code_labels(
+                        "role", role if isinstance(role, str) else "", self.language
+                    )
+                    for role in frame["role"]
+                ],
                 "client_addr": frame["client_addr"].fillna("").astype(object),
-                "action": frame["action"].astype(object),
+                "action": [
+                    code_label("action", action, self.language)
+                    for action in frame["action"]
+                ],
                 "object": [
                     f"{kind or ''} {', '.join(ids)}".strip()
                     for kind, ids in zip(
                         frame["object_type"], frame["object_ids"], strict=True
                     )
                 ],
-                "result": frame["result"].astype(object),
+                "result": [
+                    code_label("result", result, self.language)
+                    for result in frame["result"]
+                ],
                 "detail": frame["detail"].fillna("").astype(object),
                 "anomaly": [flags.get(int(entry_id), "") for entry_id in frame["id"]],
             },
@@ -409,7 +423,10 @@ class AccessLogPage(pn.viewable.Viewer):
                 "at": format_times(frame["at"], self._service.config.tz),
                 "actor": frame["actor"].astype(object),
                 "client_addr": frame["client_addr"].fillna("").astype(object),
-                "action": frame["action"].astype(object),
+                "action": [
+                    code_label("action", action, self.language)
+                    for action in frame["action"]
+                ],
                 "anomaly": [
                     label(f"anomaly.{kind}", self.language) for kind in frame["anomaly"]
                 ],

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from pipeline.auth import mask_phone
-from pipeline.views.i18n import direction_label, label, state_label
+from pipeline.views.i18n import code_labels, direction_label, label, state_label
 
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -141,7 +141,7 @@ def recording_rows(
     ]
     rows["state"] = [state_label(state, language) for state in frame["retention_state"]]
     rows["expires"] = format_times(frame["expires_at"], tz)
-    rows["flags"] = [", ".join(flags) if len(flags) else "" for flags in frame["flags"]]
+    rows["flags"] = [code_labels("flag", flags, language) for flags in frame["flags"]]
     rows["error"] = frame["error"].fillna("").astype(object)
     rows["file_name"] = frame["file_name"].astype(object)
     if mask_personal:

@@ -520,6 +520,95 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+# Codes stored in the catalog and the access log, with their display names. The
+# codes stay in exports and the command line, so that scripts can match them.
+CODE_LABELS = {
+    "flag": {
+        "empty": ("빈 파일", "empty file"),
+        "header_incomplete": ("헤더 불완전", "header incomplete"),
+        "truncated": ("잘린 파일", "truncated"),
+        "all_silent": ("전체 무음", "all silent"),
+        "extension_mismatch": ("확장자 불일치", "extension mismatch"),
+        "missing": ("파일 없음", "file missing"),
+        "not_audio": ("오디오 아님", "not audio"),
+        "decode_error": ("디코딩 오류", "decode error"),
+        "unsupported_codec": ("지원하지 않는 코덱", "unsupported codec"),
+        "analysis_failed": ("분석 실패", "analysis failed"),
+        "unreadable": ("읽을 수 없음", "unreadable"),
+        "symlink": ("심볼릭 링크", "symbolic link"),
+        "duplicate_content": ("중복 내용", "duplicate content"),
+        "notice_missing": ("사전고지 누락", "notice missing"),
+        "full_without_approval": ("승인 없는 전수 녹취", "full recording unapproved"),
+        "name_unparsed": ("파일 이름 해석 불가", "name not parsed"),
+        "folder_date_mismatch": ("폴더 날짜 불일치", "folder date mismatch"),
+        "folder_field_mismatch": ("폴더 항목 불일치", "folder field mismatch"),
+        "direction_unmapped": ("통화 방향 미확인", "direction unmapped"),
+        "mode_unmapped": ("녹취 방식 미확인", "recording mode unmapped"),
+        "raw_codec_mismatch": ("원시 코덱 불일치", "raw codec mismatch"),
+        "sidecar_mismatch": ("부가 정보 파일 불일치", "sidecar mismatch"),
+        "sidecar_invalid": ("부가 정보 파일 오류", "sidecar invalid"),
+        "verdict_empty": ("품질: 빈 통화", "quality: empty"),
+        "verdict_too_short": ("품질: 너무 짧음", "quality: too short"),
+        "verdict_all_silent": ("품질: 전체 무음", "quality: all silent"),
+        "verdict_one_way": ("품질: 단방향 음성", "quality: one-way audio"),
+        "verdict_clipped": ("품질: 음량 포화", "quality: clipped"),
+        "verdict_noisy": ("품질: 잡음 과다", "quality: noisy"),
+    },
+    "action": {
+        "login": ("로그인", "log in"),
+        "login_failed": ("로그인 실패", "failed log-in"),
+        "logout": ("로그아웃", "log out"),
+        "play": ("열람(재생)", "view (play)"),
+        "download": ("내려받기", "download"),
+        "export": ("제공(사본)", "provide (copy)"),
+        "handover": ("제공(인계)", "provide (handover)"),
+        "view_personal": ("개인정보 조회", "view personal data"),
+        "assign_line": ("회선 지정", "assign line"),
+        "remove_line": ("회선 해제", "remove line"),
+        "review_access_log": ("접속기록 점검", "access log review"),
+        "user_change": ("사용자 변경", "user change"),
+        "request_change": ("신청서 변경", "request change"),
+        "hold_change": ("보존 조치 변경", "hold change"),
+        "purge": ("삭제(파기)", "purge"),
+        "lines_import": ("회선 목록 가져오기", "lines import"),
+        "view_page": ("화면 열람", "view page"),
+        "change_settings": ("설정 변경", "change settings"),
+    },
+    "result": {
+        "ok": ("성공", "ok"),
+        "denied": ("거부", "denied"),
+        "failed": ("실패", "failed"),
+    },
+    "role": {
+        "viewer": ("조회자", "viewer"),
+        "operator": ("운영 담당자", "operator"),
+        "approver": ("결재권자", "approver"),
+        "auditor": ("감사 담당자", "auditor"),
+        "admin": ("시스템 관리자", "administrator"),
+    },
+}
+
+
+def code_label(kind: str, code: str, language: str) -> str:
+    """Return the display name of a stored code; an unknown code passes through.
+
+    ``kind`` is a key of ``CODE_LABELS``: "flag", "action", "result" or "role".
+    Codes written by a newer version, or by hand, still show instead of failing
+    the page.
+    """
+    names = CODE_LABELS[kind].get(code)
+    if names is None:
+        return code
+    return names[0] if language == "ko" else names[1]
+
+
+def code_labels(kind: str, codes, language: str) -> str:
+    """Return the display names of several codes (or a comma-separated string)."""
+    if isinstance(codes, str):
+        codes = [code for code in codes.split(",") if code]
+    return ", ".join(code_label(kind, code.strip(), language) for code in codes)
+
+
 STATE_COLORS = {
     "overdue": "#c62828",
     "due": "#f59e0b",

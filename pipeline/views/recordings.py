@@ -12,7 +12,7 @@ from pipeline import queries, retention
 from pipeline.auth import User, can_see_personal
 from pipeline.service import Service
 from pipeline.views import data
-from pipeline.views.i18n import label, state_label
+from pipeline.views.i18n import code_label, label, state_label
 from pipeline.views.session import PersonalViewLog, record_access
 from pipeline.views.table import RecordingTable
 
@@ -36,6 +36,7 @@ class RecordingsPage(pn.viewable.Viewer):
         super().__init__(**params)
         self._service = service
         self._user = user
+        self._flag_codes: list[str] = []
         personal = user is not None and can_see_personal(user)
         self._personal_log = PersonalViewLog(service, user) if personal else None
         self.dates = pn.widgets.DateRangePicker(
@@ -142,9 +143,15 @@ class RecordingsPage(pn.viewable.Viewer):
             label("all", language): "",
             **{line: line for line in lines},
         }
-        flags = data.flag_names(cursor)
+        self._flag_codes = data.flag_names(cursor)
+        self._label_flags()
+
+    def _label_flags(self) -> None:
         # Keep chosen flags even when no recording carries them any more.
-        self.flags.options = sorted(set(flags) | set(self.flags.value))
+        codes = sorted(set(self._flag_codes) | set(self.flags.value))
+        self.flags.options = {
+            code_label("flag", code, self.language): code for code in codes
+        }
 
     @param.depends("language", watch=True)
     def _relabel(self) -> None:
@@ -161,6 +168,7 @@ class RecordingsPage(pn.viewable.Viewer):
             state_label(state, language): state for state in retention.STATES
         }
         self.flags.name = label("flags", language)
+        self._label_flags()
         self.text.name = label("search_file", language)
         self.text.placeholder = "in-2101-…"
         self.sort.name = label("sort_by", language)

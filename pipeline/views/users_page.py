@@ -16,7 +16,7 @@ import param
 from pipeline.auth import PRIVILEGED_ROLES, User, check_privileged_users
 from pipeline.service import Service
 from pipeline.views.formatting import escape
-from pipeline.views.i18n import LABELS, label
+from pipeline.views.i18n import LABELS, code_labels, label
 from pipeline.views.table import TABLE_CSS
 from pipeline.websessions import user_store
 
@@ -48,14 +48,14 @@ LABELS.update(USERS_LABELS)
 COLUMNS = ("username", "display_name", "department", "roles", "privileged")
 
 
-def _users_frame(users: list[User]) -> pd.DataFrame:
+def _users_frame(users: list[User], language: str) -> pd.DataFrame:
     """Return one text row per user."""
     return pd.DataFrame(
         {
             "username": [user.username for user in users],
             "display_name": [user.display_name for user in users],
             "department": [user.department for user in users],
-            "roles": [", ".join(user.roles) for user in users],
+            "roles": [code_labels("role", user.roles, language) for user in users],
             "privileged": [
                 "●" if PRIVILEGED_ROLES.intersection(user.roles) else ""
                 for user in users
@@ -133,6 +133,6 @@ class UsersPage(pn.viewable.Viewer):
             pane.object = f"### {label(key, language)}"
         titles = {name: label(f"us.col.{name}", language) for name in COLUMNS}
         self._privileged.titles = titles
-        self._privileged.value = _users_frame(list(check.users))
+        self._privileged.value = _users_frame(list(check.users), language)
         self._all.titles = titles
-        self._all.value = _users_frame(store.list_users())
+        self._all.value = _users_frame(store.list_users(), language)
