@@ -55,6 +55,12 @@ def test_every_stored_flag_has_names():
     assert flags - set(CODE_LABELS["flag"]) == set()
 
 
+def test_every_object_type_has_names():
+    kinds = codes_in_source(r'object_type="([a-z_]+)"')
+    assert {"recording", "request", "page"} <= kinds
+    assert kinds == set(CODE_LABELS["object"])
+
+
 def test_every_role_and_result_has_names():
     assert set(auth.ROLES) == set(CODE_LABELS["role"])
     results = codes_in_source(r'result="([a-z_]+)"')

@@ -352,7 +352,10 @@ class AccessLogPage(pn.viewable.Viewer):
                     for action in frame["action"]
                 ],
                 "object": [
-                    f"{kind or ''} {', '.join(ids)}".strip()
+                    f"{code_label('object', kind, self.language)} "
+                    f"{', '.join(ids)}".strip()
+                    if isinstance(kind, str)
+                    else ", ".join(ids)
                     for kind, ids in zip(
                         frame["object_type"], frame["object_ids"], strict=True
                     )

@@ -579,6 +579,18 @@ CODE_LABELS = {
         "denied": ("거부", "denied"),
         "failed": ("실패", "failed"),
     },
+    "object": {
+        "recording": ("녹취파일", "recording"),
+        "recordings": ("녹취파일", "recordings"),
+        "request": ("신청서", "request"),
+        "ledger": ("관리대장", "ledger"),
+        "line": ("회선", "line"),
+        "user": ("사용자", "user"),
+        "page": ("화면", "page"),
+        "month": ("월", "month"),
+        "purge_run": ("삭제 실행", "purge run"),
+        "session": ("접속", "session"),
+    },
     "role": {
         "viewer": ("조회자", "viewer"),
         "operator": ("운영 담당자", "operator"),
@@ -592,7 +604,8 @@ CODE_LABELS = {
 def code_label(kind: str, code: str, language: str) -> str:
     """Return the display name of a stored code; an unknown code passes through.
 
-    ``kind`` is a key of ``CODE_LABELS``: "flag", "action", "result" or "role".
+    ``kind`` is a key of ``CODE_LABELS``: "flag", "action", "result",
+    "object" or "role".
     Codes written by a newer version, or by hand, still show instead of failing
     the page.
     """
