@@ -1,0 +1,1089 @@
+"""Measure the dashboard on a large city's catalog: render, filter and memory.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/dashboard_scale.py             # 1,000,000 + 1,000,000
+    .venv/bin/python benchmarks/dashboard_scale.py --quick     # 100,000 + 100,000
+    .venv/bin/python benchmarks/dashboard_scale.py --rows 2000 --pages recordings
+
+The script builds its own catalog: ``--rows`` recordings spread over the last 30
+days (with deleted, overdue, missing and held ones older than that) and
+``--log-rows`` access-log entries over the last year with a valid hash chain.
+Generation uses ``pipeline.catalog.Catalog`` for the schema and DuckDB
+``INSERT ... SELECT ... FROM range(n)`` for the rows. The catalog is kept under
+``benchmarks/scale-data/`` keyed by the two row counts, and each run works on a
+copy whose recording times are shifted to the current time.
+
+It then measures, in one run:
+
+1. filter changes on the server, in this process: ``RecordingTable.set_query``
+   and ``AccessLogPage``'s first-page read with typical filters, against the naive
+   way, which loads the table into pandas (``SELECT *`` then ``.df()``) and
+   filters there. The naive way runs in a fresh subprocess, which also gives the
+   RSS growth of loading both tables;
+2. the first render of each dashboard page in headless Chromium, from navigation
+   to the page's main element being visible, after login, on a real
+   ``panel serve`` bound to 127.0.0.1, and filter changes through the browser;
+3. the peak RSS (VmHWM) of the ``panel serve`` process and its children after
+   every page was visited and the filters were changed.
+
+Targets: render at most 2 s, filter at most 300 ms on the server, server memory at
+most 1 GB. The last line is ``ratios: render_max=... filter_max=...
+naive/ours=... rss=...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+import duckdb  # noqa: E402
+
+from pipeline import accesslog, accessreview, queries  # noqa: E402
+from pipeline.auth import UserStore  # noqa: E402
+from pipeline.catalog import DUCKDB_CONFIG, Catalog  # noqa: E402
+
+DATA_DIR = REPO / "benchmarks" / "scale-data"
+SEOUL = ZoneInfo("Asia/Seoul")
+LINE_COUNT = 2000
+ACTOR_COUNT = 40
+RETENTION_DAYS = 30
+LOG_DAYS = 365
+# Raise when the generated data changes, so that old cached catalogs are not used.
+GENERATOR_VERSION = 1
+BENCH_USER = "bench"
+BENCH_PASSWORD = "bench-scale-2026"
+TARGET_RENDER_S = 2.0
+TARGET_FILTER_S = 0.3
+TARGET_RSS_MB = 1000
+RENDER_TIMEOUT_MS = 60_000
+
+# Page key -> element whose visibility means the page's main content is shown.
+# Pages with a table of generated rows wait for its first row.
+READY = {
+    "overview": ".overview-cards",
+    "retention": ".overdue-table .tabulator-row",
+    "recordings": ".recordings-table .tabulator-row",
+    "requests": ".request-select",
+    "pending": ".pending-title",
+    "ledger": ".ledger-table",
+    "holds": ".holds-table .tabulator-row",
+    "lines": ".lines-table .tabulator-row",
+    "purge": ".purge-status-pane",
+    "accesslog": ".access-log-table .tabulator-row",
+    "users": ".privileged-table .tabulator-row",
+    "own_copy": ".own-copy-page",
+}
+
+DEPARTMENTS = [
+    f"{office} {team}팀"
+    for office in (
+        "민원봉사과",
+        "정보통신과",
+        "세무과",
+        "교통행정과",
+        "복지정책과",
+        "환경관리과",
+        "건축과",
+        "도시계획과",
+        "보건소",
+        "문화관광과",
+        "재난안전과",
+        "총무과",
+    )
+    for team in range(1, 6)
+]
+
+# -- data generation ----------------------------------------------------------------
+
+# Each recording draws its group from h1 % 10000: 93.6 % in the last 30 days,
+# 4.5 % deleted by a past purge, 0.5 % overdue, 0.5 % missing, 0.1 % held and
+# 0.8 % analysis errors (inside the first group).
+RECORDINGS_SQL = """
+INSERT INTO recordings (
+    root, path, file_name, file_name_nfc, size_bytes, mtime, mtime_ns, sha256,
+    profile, start_time, start_time_source, line, other_party, direction, mode,
+    call_id, department, sample_rate, channels, codec, container, decoder, frames,
+    duration_s, silence_ratio, longest_silence_s, rms_dbfs, peak_dbfs,
+    clipped_samples, stats, metadata, status, flags, error, analysis_count,
+    first_seen, last_seen, analysed_at, missing_since, deleted_at, verdict,
+    speech_ratio, snr_db, notice_found, notice_offset_s, notice_score)
+WITH base AS (
+    SELECT i, hash(i) AS h1, hash(i + 100000000) AS h2, hash(i + 200000000) AS h3
+    FROM range($rows) t(i)
+), drawn AS (
+    SELECT *,
+        h1 % 10000 AS grp,
+        (2000 + (h2 >> 20) % $lines)::VARCHAR AS line,
+        '020000' || lpad(((h3 >> 4) % 10000)::VARCHAR, 4, '0') AS other_party,
+        CASE WHEN h3 % 2 = 0 THEN 'in' ELSE 'out' END AS direction,
+        (h3 >> 8) % 100 AS codec_draw,
+        (h2 >> 40) % 1000 AS verdict_draw,
+        round(exp(ln(30) + ((h1 >> 16) % 10000) / 10000.0 * ln(40)), 1) AS duration_s
+    FROM base
+), timed AS (
+    SELECT *,
+        CASE
+            WHEN grp < 9300 OR grp >= 9860
+                THEN $now - to_seconds(((h2 >> 8) % (30 * 86400))::BIGINT)
+            WHEN grp < 9750
+                THEN $now - to_seconds((30 * 86400 + (h2 >> 8) % (30 * 86400))::BIGINT)
+            WHEN grp < 9800
+                THEN $now - to_seconds((30 * 86400 + (h2 >> 8) % (3 * 86400))::BIGINT)
+            WHEN grp < 9850
+                THEN $now - to_seconds(((h2 >> 8) % (30 * 86400))::BIGINT)
+            ELSE $now - to_seconds((31 * 86400 + (h2 >> 8) % (60 * 86400))::BIGINT)
+        END AS start_time,
+        CASE WHEN line::INTEGER % 10 = 0 THEN 'full' ELSE 'selective' END AS mode,
+        CASE
+            WHEN codec_draw < 70 THEN 'pcm_16' WHEN codec_draw < 80 THEN 'mulaw'
+            WHEN codec_draw < 90 THEN 'alaw' WHEN codec_draw < 95 THEN 'gsm'
+            ELSE 'mp3' END AS codec,
+        CASE
+            WHEN grp BETWEEN 9860 AND 9939 THEN NULL
+            WHEN verdict_draw < 900 THEN 'ok' WHEN verdict_draw < 930 THEN 'one_way'
+            WHEN verdict_draw < 950 THEN 'all_silent'
+            WHEN verdict_draw < 965 THEN 'too_short'
+            WHEN verdict_draw < 980 THEN 'noisy' WHEN verdict_draw < 990 THEN 'clipped'
+            ELSE 'empty' END AS verdict
+    FROM drawn
+), named AS (
+    SELECT *,
+        direction || '-' || line || '-' || other_party || '-'
+            || strftime(timezone($tz, start_time), '%Y%m%d-%H%M%S') || '-'
+            || (1764000000 + i)::VARCHAR || '.' || i::VARCHAR
+            || CASE WHEN codec = 'mp3' THEN '.mp3' ELSE '.wav' END AS file_name,
+        CASE WHEN mode = 'full' THEN (h3 >> 30) % 20 <> 0 END AS notice_found,
+        start_time + to_seconds(duration_s + 5) AS first_seen
+    FROM timed
+)
+SELECT
+    '/srv/recorder',
+    '/srv/recorder/' || strftime(timezone($tz, start_time), '%Y/%m/%d/') || file_name,
+    file_name,
+    file_name,
+    CASE codec WHEN 'pcm_16' THEN 16000 WHEN 'gsm' THEN 1625 WHEN 'mp3' THEN 2000
+        ELSE 8000 END * duration_s::BIGINT + 44,
+    first_seen,
+    epoch_us(first_seen) * 1000,
+    sha256(i::VARCHAR),
+    'freepbx',
+    start_time,
+    'file_name',
+    line,
+    other_party,
+    direction,
+    mode,
+    (1764000000 + i)::VARCHAR || '.' || i::VARCHAR,
+    $departments[line::INTEGER % len($departments) + 1],
+    8000,
+    1,
+    codec,
+    CASE WHEN codec = 'mp3' THEN 'mp3' ELSE 'wav' END,
+    CASE WHEN codec = 'pcm_16' THEN 'numpy' ELSE 'libsndfile' END,
+    (duration_s * 8000)::BIGINT,
+    duration_s,
+    ((h2 >> 30) % 600) / 1000.0,
+    ((h2 >> 30) % 600) / 1000.0 * duration_s / 8,
+    -18.0 - ((h3 >> 12) % 200) / 10.0,
+    -3.0 - ((h3 >> 12) % 100) / 10.0,
+    CASE WHEN verdict = 'clipped' THEN 1200 ELSE 0 END,
+    json_object('frames', (duration_s * 50)::BIGINT, 'frame_ms', 20,
+        'talk_over_s', ((h1 >> 40) % 300) / 10.0),
+    json_object('uniqueid', (1764000000 + i)::VARCHAR),
+    CASE WHEN grp BETWEEN 9300 AND 9749 THEN 'deleted'
+        WHEN verdict IS NULL THEN 'error' ELSE 'ok' END,
+    CASE WHEN verdict IS NULL THEN ['analysis_failed']
+        WHEN verdict <> 'ok' THEN ['verdict_' || verdict]
+        ELSE []::VARCHAR[] END
+        || CASE WHEN notice_found = false THEN ['notice_missing']
+            ELSE []::VARCHAR[] END,
+    CASE WHEN verdict IS NULL THEN 'decoding failed: invalid WAV data chunk' END,
+    1,
+    first_seen,
+    CASE WHEN grp BETWEEN 9300 AND 9749
+        THEN start_time + INTERVAL 31 DAY ELSE $now END,
+    first_seen,
+    CASE WHEN grp BETWEEN 9800 AND 9849 THEN first_seen + INTERVAL 1 DAY END,
+    CASE WHEN grp BETWEEN 9300 AND 9749 THEN start_time + INTERVAL 31 DAY END,
+    verdict,
+    CASE WHEN verdict IS NOT NULL THEN 0.2 + ((h1 >> 24) % 600) / 1000.0 END,
+    CASE WHEN verdict IS NOT NULL THEN 10.0 + ((h1 >> 32) % 300) / 10.0 END,
+    notice_found,
+    CASE WHEN notice_found THEN ((h1 >> 44) % 30) / 10.0 END,
+    CASE WHEN mode = 'full' THEN
+        CASE WHEN notice_found THEN 0.8 ELSE 0.3 END + ((h3 >> 40) % 100) / 1000.0
+    END
+FROM named
+ORDER BY start_time, i
+"""
+
+HOLDS_SQL = """
+INSERT INTO holds (recording_id, reason, approver, placed_by, placed_at, ends_on,
+                   ends_at)
+SELECT id, '수사기관 증거보전 요청', '정보통신과장', 'operator',
+       start_time + INTERVAL 29 DAY, ($now + INTERVAL 90 DAY)::DATE,
+       $now + INTERVAL 90 DAY
+FROM recordings
+WHERE status = 'ok' AND missing_since IS NULL
+  AND start_time < $now - INTERVAL 31 DAY
+"""
+
+LOG_ACTIONS = [
+    # (action, weight, object type)
+    ("view_page", 40, "page"),
+    ("view_personal", 20, "page"),
+    ("login", 10, None),
+    ("logout", 8, None),
+    ("play", 8, "recording"),
+    ("search_personal", 5, "page"),
+    ("download", 4, "recording"),
+    ("login_failed", 2, None),
+    ("export_own", 2, "recording"),
+    ("view_access_log", 1, "page"),
+]
+PAGE_KEYS = list(READY)
+
+
+def _insert_lines(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "INSERT INTO lines SELECT (2000 + j)::VARCHAR,"
+        " $departments[j % len($departments) + 1],"
+        " CASE WHEN j % 10 = 0 THEN 'full' ELSE 'selective' END,"
+        " CASE WHEN j % 10 = 0 AND j % 50 <> 0 THEN '정보통신과-' || (1000 + j) END,"
+        " CASE WHEN j % 10 = 0 AND j % 50 <> 0 THEN '정보통신과장' END,"
+        " CASE WHEN j % 10 = 0 AND j % 50 <> 0 THEN DATE '2026-01-02' END,"
+        " CASE WHEN j % 10 = 0 AND j % 50 <> 0 THEN DATE '2030-12-31' END"
+        " FROM range($lines) t(j)",
+        {"departments": DEPARTMENTS, "lines": LINE_COUNT},
+    )
+
+
+def _log_content(index: int, rng, recording_ids: int) -> dict:
+    """Return the fields of access-log entry ``index`` (1-based) from ``rng``."""
+    actions, weights, kinds = zip(*LOG_ACTIONS, strict=True)
+    choice = rng.choice(len(actions), p=[w / sum(weights) for w in weights])
+    action, kind = actions[choice], kinds[choice]
+    actor_number = int(rng.integers(1, ACTOR_COUNT + 1))
+    object_ids: tuple[str, ...] = ()
+    detail = None
+    if kind == "page":
+        page = "recordings" if action != "view_page" else PAGE_KEYS[index % 12]
+        if action == "view_access_log":
+            page = "accesslog"
+        object_ids = (page,)
+        if action == "view_personal":
+            detail = {"page": page, "rows": 20}
+        elif action == "search_personal":
+            detail = {"page": page, "field": "file_name"}
+    elif kind == "recording":
+        object_ids = (str(int(rng.integers(1, recording_ids + 1))),)
+        if action == "download":
+            detail = {"reason_code": "request"}
+    elif action == "login_failed":
+        detail = {"reason": "bad_password"}
+    return {
+        "actor": f"user{actor_number:02d}",
+        "role": "operator" if actor_number % 4 else "approver",
+        "client_addr": f"10.20.{actor_number}.{10 + actor_number % 7}",
+        "action": action,
+        "object_type": kind,
+        "object_ids": object_ids,
+        "result": "failed" if action == "login_failed" else "ok",
+        "detail": detail,
+    }
+
+
+def _log_times(count: int, now: datetime, rng) -> list[datetime]:
+    """Return ``count`` increasing times on weekdays 09:00-18:00 Seoul, last year."""
+    import numpy as np
+
+    today = now.astimezone(SEOUL).date()
+    days = [
+        today - timedelta(days=offset)
+        for offset in range(LOG_DAYS, 0, -1)
+        if (today - timedelta(days=offset)).isoweekday() <= 5
+    ]
+    per_day = np.bincount(rng.integers(0, len(days), count), minlength=len(days))
+    times = []
+    for day, n in zip(days, per_day, strict=True):
+        opening = datetime(day.year, day.month, day.day, 9, tzinfo=SEOUL)
+        offsets_us = np.sort(rng.integers(0, 9 * 3600 * 1_000_000, int(n)))
+        times.extend(
+            (opening + timedelta(microseconds=int(us))).astimezone(UTC)
+            for us in offsets_us
+        )
+    return times
+
+
+def _insert_access_log(
+    con: duckdb.DuckDBPyConnection, count: int, now: datetime, recording_ids: int
+) -> None:
+    """Insert ``count`` chained entries, hashed with ``accesslog.entry_hash``."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(20260101)
+    times = _log_times(count, now, rng)
+    columns: dict[str, list] = {
+        name: []
+        for name in (
+            "id",
+            "at",
+            "actor",
+            "role",
+            "client_addr",
+            "action",
+            "object_type",
+            "object_ids",
+            "result",
+            "detail",
+            "prev_hash",
+            "hash",
+        )
+    }
+    prev_hash = accesslog.GENESIS_HASH
+    for entry_id, at in enumerate(times, start=1):
+        content = _log_content(entry_id, rng, recording_ids)
+        digest = accesslog.entry_hash(prev_hash, id=entry_id, at=at, **content)
+        columns["id"].append(entry_id)
+        columns["at"].append(accesslog.format_at(at))
+        for key in ("actor", "role", "client_addr", "action", "object_type", "result"):
+            columns[key].append(content[key])
+        # "|" never occurs in an id or page key, so it joins the list safely.
+        columns["object_ids"].append("|".join(content["object_ids"]))
+        detail = content["detail"]
+        columns["detail"].append(
+            None if detail is None else accesslog.canonical_json(detail)
+        )
+        columns["prev_hash"].append(prev_hash)
+        columns["hash"].append(digest)
+        prev_hash = digest
+    frame = pd.DataFrame(columns)
+    con.register("generated_log", frame)
+    con.execute(
+        'INSERT INTO access_log SELECT id, "at"::TIMESTAMPTZ, actor, role,'
+        " client_addr, action, object_type,"
+        " CASE WHEN object_ids = '' THEN []::VARCHAR[]"
+        "  ELSE string_split(object_ids, '|') END,"
+        " result, detail::JSON, prev_hash, hash FROM generated_log ORDER BY id"
+    )
+    con.unregister("generated_log")
+
+
+def cached_catalog(data_dir: Path, rows: int, log_rows: int) -> Path:
+    """Return the cached catalog for the row counts, generating it when missing."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / f"catalog-{rows}-{log_rows}-v{GENERATOR_VERSION}.duckdb"
+    info_path = path.with_suffix(".json")
+    if path.exists() and info_path.exists():
+        return path
+    path.unlink(missing_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.unlink(missing_ok=True)
+    Path(str(partial) + ".wal").unlink(missing_ok=True)
+    now = datetime.now(UTC).replace(microsecond=0)
+    print(f"generating {rows:,} recordings and {log_rows:,} access-log entries ...")
+    started = time.perf_counter()
+    with Catalog(partial):
+        pass  # applies every migration
+    con = duckdb.connect(str(partial), config=DUCKDB_CONFIG)
+    try:
+        con.execute("BEGIN")
+        _insert_lines(con)
+        con.execute(
+            RECORDINGS_SQL,
+            {
+                "rows": rows,
+                "lines": LINE_COUNT,
+                "now": now,
+                "tz": "Asia/Seoul",
+                "departments": DEPARTMENTS,
+            },
+        )
+        con.execute(HOLDS_SQL, {"now": now})
+        con.execute("COMMIT")
+        recordings_s = time.perf_counter() - started
+        _insert_access_log(con, log_rows, now, rows)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    partial.rename(path)
+    elapsed = time.perf_counter() - started
+    info = {"generated_at": now.isoformat(), "seconds": round(elapsed, 1)}
+    info_path.write_text(json.dumps(info) + "\n", encoding="utf-8")
+    print(
+        f"  generated in {elapsed:.1f} s (recordings {recordings_s:.1f} s),"
+        f" {path.stat().st_size / 2**20:.0f} MiB"
+    )
+    return path
+
+
+def working_copy(cached: Path, folder: Path) -> Path:
+    """Copy the cached catalog into ``folder`` and move its recordings to now.
+
+    Recording times move by the time since generation, so retention states are
+    as generated. File names keep the generation time, and access-log times
+    stay, because moving them would break the hash chain.
+    """
+    target = folder / "data" / "catalog.duckdb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached, target)
+    info = json.loads(cached.with_suffix(".json").read_text(encoding="utf-8"))
+    generated_at = datetime.fromisoformat(info["generated_at"])
+    shift = datetime.now(UTC).replace(microsecond=0) - generated_at
+    if shift > timedelta(minutes=10):
+        con = duckdb.connect(str(target), config=DUCKDB_CONFIG)
+        try:
+            moved = ", ".join(
+                f"{column} = {column} + $shift"
+                for column in (
+                    "start_time",
+                    "mtime",
+                    "first_seen",
+                    "last_seen",
+                    "analysed_at",
+                    "missing_since",
+                    "deleted_at",
+                )
+            )
+            con.execute(f"UPDATE recordings SET {moved}", {"shift": shift})
+            con.execute(
+                "UPDATE holds SET placed_at = placed_at + $shift,"
+                " ends_at = ends_at + $shift, ends_on = (ends_at + $shift)::DATE",
+                {"shift": shift},
+            )
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    return target
+
+
+def write_config(folder: Path, catalog_path: Path) -> Path:
+    """Write a TOML config with the catalog, an empty recorder root and no demo."""
+    spool = folder / "spool"
+    spool.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(
+        [
+            f'data_dir = "{folder / "data"}"',
+            f'catalog_path = "{catalog_path}"',
+            "[demo]",
+            "enabled = false",
+            "[security]",
+            "max_privileged_users = 20",
+            "[[recorders]]",
+            f'root = "{spool}"',
+        ]
+    )
+    path = folder / "recwatch.toml"
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def add_bench_user(folder: Path) -> None:
+    """Add a user whose roles open all twelve pages.
+
+    The auditor role cannot be combined with the others, and approver opens the
+    access-log page instead.
+    """
+    store = UserStore(folder / "data" / "users.json")
+    if BENCH_USER not in {user.username for user in store.list_users()}:
+        store.add_user(
+            BENCH_USER,
+            BENCH_PASSWORD,
+            ("viewer", "operator", "approver", "admin"),
+            "벤치마크",
+            "정보통신과",
+        )
+
+
+# -- filter changes on the server ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilterCase:
+    name: str
+    table: str  # "recordings" or "access_log"
+    arguments: dict
+
+
+def filter_cases(now: datetime, rows: int) -> list[FilterCase]:
+    """Return the typical filter changes of the two list pages."""
+    today = now.astimezone(SEOUL).date()
+    week_start = datetime.combine(today - timedelta(days=6), datetime.min.time(), SEOUL)
+    week_end = datetime.combine(today + timedelta(days=1), datetime.min.time(), SEOUL)
+    recording_id = str(max(1, rows // 2))
+    return [
+        FilterCase("rec: none", "recordings", {}),
+        FilterCase(
+            "rec: last 7 days",
+            "recordings",
+            {"start_from": week_start, "start_to": week_end},
+        ),
+        FilterCase("rec: line 2345", "recordings", {"line": "2345"}),
+        FilterCase("rec: state overdue", "recordings", {"states": ("overdue",)}),
+        FilterCase("rec: flag one_way", "recordings", {"flags": ("verdict_one_way",)}),
+        FilterCase("rec: status error", "recordings", {"status": "error"}),
+        FilterCase("rec: text 00001234", "recordings", {"text": "00001234"}),
+        FilterCase(
+            "rec: line + 7 days",
+            "recordings",
+            {"line": "2345", "start_from": week_start, "start_to": week_end},
+        ),
+        FilterCase("log: none", "access_log", {}),
+        FilterCase("log: actor user17", "access_log", {"actor": "user17"}),
+        FilterCase("log: action download", "access_log", {"action": "download"}),
+        FilterCase(
+            "log: last 7 days", "access_log", {"since": week_start, "until": week_end}
+        ),
+        FilterCase("log: recording id", "access_log", {"recording_id": recording_id}),
+    ]
+
+
+def _best_of(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def measure_ours(
+    catalog_path: Path, config_path: Path, cases: list[FilterCase], repeats: int
+) -> dict[str, float]:
+    """Time the page methods that a filter change runs; return seconds per case.
+
+    Recordings: ``RecordingTable.set_query`` (count, one page, formatting).
+    Access log: ``AccessLogPage._first_page`` (count, one page, anomaly marks).
+    Both run in this process on the catalog, as in the server, without a browser.
+    """
+    from pipeline.auth import User
+    from pipeline.config import load_config
+    from pipeline.views.accesslog_page import AccessLogPage
+    from pipeline.views.table import RecordingTable
+
+    config = load_config(config_path)
+    user = User(
+        username=BENCH_USER,
+        display_name="bench",
+        roles=("auditor",),
+        department="",
+    )
+    results = {}
+    with Catalog(catalog_path) as catalog:
+        # Only .catalog and .config of the service are used by these two views.
+        service = SimpleNamespace(catalog=catalog, config=config)
+        table = RecordingTable(catalog, config)
+        log_page = AccessLogPage(service, user=user)
+        for case in cases:
+            if case.table == "recordings":
+                filters = queries.RecordingFilter(**case.arguments)
+
+                def run(filters=filters):
+                    table.set_query(filters)
+
+            else:
+                filters = accessreview.LogFilter(**case.arguments)
+
+                def run(filters=filters):
+                    log_page.current_filter = lambda filters=filters: filters
+                    log_page._first_page()
+
+            run()  # the first call per case warms DuckDB's caches
+            results[case.name] = _best_of(run, repeats)
+    return results
+
+
+_NAIVE_SCRIPT = r"""
+import json, sys, time
+from datetime import datetime
+sys.path.insert(0, {repo!r})
+import duckdb
+import numpy as np
+import pandas as pd
+from pipeline.catalog import DUCKDB_CONFIG
+
+def vm(key):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+
+cases = json.loads({cases!r})
+con = duckdb.connect({path!r}, read_only=True, config=DUCKDB_CONFIG)
+before = vm("VmRSS")
+started = time.perf_counter()
+recordings = con.execute("SELECT * FROM recordings").df()
+load_recordings = time.perf_counter() - started
+started = time.perf_counter()
+log = con.execute("SELECT * FROM access_log").df()
+load_log = time.perf_counter() - started
+after = vm("VmRSS")
+now = pd.Timestamp.now(tz="UTC")
+page_size = {page_size}
+
+def naive_state(df):
+    expires = df["start_time"] + pd.Timedelta(days={days})
+    return np.select(
+        [df["status"] == "deleted", df["missing_since"].notna(), expires <= now,
+         expires <= now + pd.Timedelta(days={due_days})],
+        ["deleted", "missing", "overdue", "due"], "active")
+
+def filter_recordings(args):
+    df = recordings
+    mask = pd.Series(True, index=df.index)
+    if "start_from" in args:
+        mask &= df["start_time"] >= pd.Timestamp(args["start_from"])
+        mask &= df["start_time"] < pd.Timestamp(args["start_to"])
+    if "line" in args:
+        mask &= df["line"] == args["line"]
+    if "states" in args:
+        mask &= pd.Series(naive_state(df), index=df.index).isin(args["states"])
+    if "flags" in args:
+        wanted = set(args["flags"])
+        mask &= df["flags"].map(lambda flags: bool(wanted.intersection(flags)))
+    if "status" in args:
+        mask &= df["status"] == args["status"]
+    if "text" in args:
+        mask &= df["file_name_nfc"].str.lower().str.contains(
+            args["text"].lower(), regex=False)
+    matched = df[mask]
+    page = matched.sort_values(["start_time", "id"], ascending=False).head(page_size)
+    return len(matched), page
+
+def filter_log(args):
+    df = log
+    mask = pd.Series(True, index=df.index)
+    if "actor" in args:
+        mask &= df["actor"] == args["actor"]
+    if "action" in args:
+        mask &= df["action"] == args["action"]
+    if "since" in args:
+        mask &= df["at"] >= pd.Timestamp(args["since"])
+        mask &= df["at"] < pd.Timestamp(args["until"])
+    if "recording_id" in args:
+        wanted = args["recording_id"]
+        mask &= (df["object_type"] == "recording") & df["object_ids"].map(
+            lambda ids: wanted in ids)
+    matched = df[mask]
+    return len(matched), matched.nlargest(page_size, "id")
+
+filter_s = {{}}
+for case in cases:
+    function = filter_recordings if case["table"] == "recordings" else filter_log
+    best = float("inf")
+    for _ in range({repeats}):
+        started = time.perf_counter()
+        function(case["arguments"])
+        best = min(best, time.perf_counter() - started)
+    filter_s[case["name"]] = best
+print(json.dumps({{
+    "load_recordings_s": load_recordings, "load_log_s": load_log,
+    "rss_growth_mb": after - before, "peak_mb": vm("VmHWM"), "filter_s": filter_s,
+}}))
+"""
+
+
+def measure_naive(
+    catalog_path: Path, cases: list[FilterCase], repeats: int, config_path: Path
+) -> dict:
+    """Run the naive pandas way in a fresh interpreter and return its figures."""
+    from pipeline.config import load_config
+
+    config = load_config(config_path)
+    encoded = json.dumps(
+        [
+            {
+                "name": case.name,
+                "table": case.table,
+                "arguments": {
+                    key: value.isoformat() if isinstance(value, datetime) else value
+                    for key, value in case.arguments.items()
+                },
+            }
+            for case in cases
+        ]
+    )
+    script = _NAIVE_SCRIPT.format(
+        repo=str(REPO),
+        cases=encoded,
+        path=str(catalog_path),
+        page_size=int(config["dashboard.page_size"]),
+        days=int(config["retention.days"]),
+        due_days=int(config["retention.due_soon_days"]),
+        repeats=repeats,
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# -- the server and the browser -------------------------------------------------------
+
+
+def _vm_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def server_memory_mb(pid: int) -> dict[str, float]:
+    """Return VmHWM and VmRSS of ``pid``, and VmHWM summed over its children."""
+    import psutil
+
+    children = psutil.Process(pid).children(recursive=True)
+    child_hwm = 0
+    for child in children:
+        try:
+            child_hwm += _vm_kib(child.pid, "VmHWM")
+        except FileNotFoundError:
+            continue
+    return {
+        "hwm": _vm_kib(pid, "VmHWM") / 1024,
+        "rss": _vm_kib(pid, "VmRSS") / 1024,
+        "children_hwm": child_hwm / 1024,
+        "children": len(children),
+    }
+
+
+def wait_for_snapshot(folder: Path, timeout_s: float) -> float | None:
+    """Wait for the server's first snapshot file; return seconds waited or None."""
+    started = time.perf_counter()
+    snapshots = folder / "data" / "snapshots"
+    while time.perf_counter() - started < timeout_s:
+        if snapshots.is_dir() and any(snapshots.glob("*.duckdb")):
+            return time.perf_counter() - started
+        time.sleep(0.5)
+    return None
+
+
+def measure_renders(page, server, keys: list[str], rounds: int) -> dict[str, list]:
+    """Time navigation to each page until its READY element shows, ``rounds`` times."""
+    results: dict[str, list] = {key: [] for key in keys}
+    for _ in range(rounds):
+        for key in keys:
+            started = time.perf_counter()
+            page.goto(f"{server.url}?page={key}", wait_until="commit")
+            page.locator(f"{READY[key]}, .access-denied").first.wait_for(
+                state="visible", timeout=RENDER_TIMEOUT_MS
+            )
+            elapsed = time.perf_counter() - started
+            if page.locator(".access-denied").count():
+                raise RuntimeError(f"user {BENCH_USER} was denied page {key}")
+            results[key].append(elapsed)
+    return results
+
+
+def _timed_change(page, status_selector: str, change) -> float:
+    """Run ``change`` and return seconds until the status text differs."""
+    status = page.locator(status_selector).first
+    before = status.inner_text()
+    started = time.perf_counter()
+    change()
+    page.wait_for_function(
+        "([selector, before]) => {"
+        " const element = document.querySelector(selector);"
+        " return element && element.innerText !== before; }",
+        arg=[status_selector, before],
+        timeout=RENDER_TIMEOUT_MS,
+    )
+    return time.perf_counter() - started
+
+
+def measure_browser_filters(page, server) -> dict[str, float]:
+    """Time filter changes in the browser, from the widget change to new rows."""
+    results = {}
+    if "recordings" in READY:
+        page.goto(f"{server.url}?page=recordings")
+        page.locator(READY["recordings"]).first.wait_for(timeout=RENDER_TIMEOUT_MS)
+        status = ".pager-status div"
+        results["rec: line 2345"] = _timed_change(
+            page,
+            status,
+            lambda: page.locator(".filter-line select").select_option(value="2345"),
+        )
+        results["rec: text 00001234"] = _timed_change(
+            page,
+            status,
+            lambda: page.locator(".filter-text input").first.fill("00001234"),
+        )
+        results["rec: next page"] = _timed_change(
+            page, status, lambda: page.locator(".pager-next button").first.click()
+        )
+    page.goto(f"{server.url}?page=accesslog")
+    page.locator(READY["accesslog"]).first.wait_for(timeout=RENDER_TIMEOUT_MS)
+    results["log: action download"] = _timed_change(
+        page,
+        ".al-status",
+        lambda: page.locator(".al-action select").select_option(value="download"),
+    )
+    results["log: actor user17"] = _timed_change(
+        page,
+        ".al-status",
+        lambda: page.locator(".al-actor select").select_option(value="user17"),
+    )
+    return results
+
+
+def run_browser(
+    folder: Path,
+    config_path: Path,
+    keys: list[str],
+    rounds: int,
+    *,
+    filters: bool,
+    chromium=None,
+) -> dict:
+    """Start ``panel serve``, visit the pages, change filters, read the server RSS.
+
+    ``chromium`` is a Playwright Browser to reuse. Without one, Debian's Chromium
+    is launched and closed here.
+    """
+    import browser as server_helpers
+
+    if chromium is None:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(
+                executable_path=server_helpers.CHROMIUM,
+                args=server_helpers.CHROMIUM_ARGS,
+                headless=True,
+            )
+            try:
+                return run_browser(
+                    folder,
+                    config_path,
+                    keys,
+                    rounds,
+                    filters=filters,
+                    chromium=launched,
+                )
+            finally:
+                launched.close()
+
+    started = time.perf_counter()
+    server = server_helpers.start_server(folder, config_path, timeout_s=300)
+    figures: dict = {"server_start_s": time.perf_counter() - started}
+    try:
+        snapshot_s = wait_for_snapshot(folder, timeout_s=600)
+        figures["snapshot_wait_s"] = snapshot_s
+        figures["memory_before_pages"] = server_memory_mb(server.pid)
+        context = chromium.new_context(viewport={"width": 1400, "height": 900})
+        try:
+            page = context.new_page()
+            server_helpers.login(page, server, BENCH_USER, BENCH_PASSWORD)
+            figures["render_s"] = measure_renders(page, server, keys, rounds)
+            if filters:
+                figures["browser_filter_s"] = measure_browser_filters(page, server)
+        finally:
+            context.close()
+        figures["memory_after"] = server_memory_mb(server.pid)
+    finally:
+        server_helpers.stop_server(server)
+    return figures
+
+
+# -- output ---------------------------------------------------------------------------
+
+
+def print_load(when: str) -> tuple[float, float, float]:
+    load = os.getloadavg()
+    print(f"load average {when}: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return load
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="recordings in the catalog"
+    )
+    parser.add_argument(
+        "--log-rows",
+        type=int,
+        default=None,
+        help="access-log entries (default: the same as --rows)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="100,000 recordings and log entries"
+    )
+    parser.add_argument(
+        "--pages",
+        default=",".join(READY),
+        help="comma-separated page keys to render (default: all twelve)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="visits of each page (first is cold)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs per filter case; the best counts"
+    )
+    parser.add_argument(
+        "--no-browser", action="store_true", help="skip the server and Chromium"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DATA_DIR,
+        help="folder for the cached catalogs and each run's working copy",
+    )
+    arguments = parser.parse_args(argv)
+    if arguments.quick:
+        arguments.rows = 100_000
+    if arguments.log_rows is None:
+        arguments.log_rows = arguments.rows
+    arguments.page_keys = [key for key in arguments.pages.split(",") if key]
+    unknown = sorted(set(arguments.page_keys) - set(READY))
+    if unknown:
+        parser.error(f"unknown page key(s) {unknown}: expected some of {list(READY)}")
+    return arguments
+
+
+def run(arguments: argparse.Namespace, *, chromium=None) -> dict:
+    """Generate or reuse the catalog, measure everything and print the results.
+
+    ``chromium`` is a Playwright Browser to reuse (see :func:`run_browser`).
+    """
+    wall_started = time.perf_counter()
+    print(
+        f"recwatch dashboard at scale: {arguments.rows:,} recordings, "
+        f"{arguments.log_rows:,} access-log entries; {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, DuckDB {duckdb.__version__}"
+    )
+    load_start = print_load("at the start")
+    cached = cached_catalog(arguments.data_dir, arguments.rows, arguments.log_rows)
+    with tempfile.TemporaryDirectory(prefix="run-", dir=arguments.data_dir) as temp:
+        folder = Path(temp)
+        catalog_path = working_copy(cached, folder)
+        config_path = write_config(folder, catalog_path)
+        (folder / "data").mkdir(exist_ok=True)
+        add_bench_user(folder)
+        now = datetime.now(UTC)
+        cases = filter_cases(now, arguments.rows)
+
+        naive = measure_naive(catalog_path, cases, arguments.repeats, config_path)
+        ours = measure_ours(catalog_path, config_path, cases, arguments.repeats)
+        load_mid = print_load("after the server-side filters")
+        browser_figures: dict = {}
+        if not arguments.no_browser:
+            browser_figures = run_browser(
+                folder,
+                config_path,
+                arguments.page_keys,
+                arguments.rounds,
+                filters="recordings" in arguments.page_keys
+                and "accesslog" in arguments.page_keys,
+                chromium=chromium,
+            )
+    load_end = print_load("at the end")
+    result = {
+        "naive": naive,
+        "ours": ours,
+        "browser": browser_figures,
+        "load": [load_start, load_mid, load_end],
+        "seconds": time.perf_counter() - wall_started,
+    }
+    print_results(result, cases)
+    return result
+
+
+def print_results(result: dict, cases: list[FilterCase]) -> None:
+    naive, ours, figures = result["naive"], result["ours"], result["browser"]
+    load_s = {
+        "recordings": naive["load_recordings_s"],
+        "access_log": naive["load_log_s"],
+    }
+    print("\nfilter change on the server (best of the repeats):")
+    print(
+        f"  {'case':24} {'ours':>9} {'naive filter':>13} {'naive load+filter':>18}"
+        f" {'load+f/ours':>12} {'filter/ours':>12}"
+    )
+    ratios_first, ratios_filter = [], []
+    for case in cases:
+        mine = ours[case.name]
+        only = naive["filter_s"][case.name]
+        first = load_s[case.table] + only
+        ratios_first.append(first / mine)
+        ratios_filter.append(only / mine)
+        print(
+            f"  {case.name:24} {mine * 1000:7.1f}ms {only * 1000:11.1f}ms"
+            f" {first * 1000:16.0f}ms {first / mine:12.0f} {only / mine:12.1f}"
+        )
+    print(
+        f"  naive load: recordings {naive['load_recordings_s']:.2f} s,"
+        f" access log {naive['load_log_s']:.2f} s,"
+        f" RSS growth {naive['rss_growth_mb']:.0f} MB (peak {naive['peak_mb']:.0f} MB)"
+    )
+    filter_max = max(ours.values())
+    render_max = None
+    rss_mb = None
+    if figures:
+        print(f"\nserver start {figures['server_start_s']:.1f} s;", end=" ")
+        snapshot_s = figures["snapshot_wait_s"]
+        print(
+            "first snapshot not seen"
+            if snapshot_s is None
+            else f"first snapshot done {snapshot_s:.1f} s after that"
+        )
+        print("first render in headless Chromium (s), navigation to content visible:")
+        renders = figures["render_s"]
+        for key, times in renders.items():
+            later = f" later {min(times[1:]):.2f}" if len(times) > 1 else ""
+            mark = "" if times[0] <= TARGET_RENDER_S else "  > 2 s"
+            print(f"  {key:10} first {times[0]:.2f}{later}{mark}")
+        render_max = max(times[0] for times in renders.values())
+        for label, values in figures.get("browser_filter_s", {}).items():
+            print(f"  browser filter {label:22} {values:.2f} s")
+        for when in ("memory_before_pages", "memory_after"):
+            memory = figures[when]
+            print(
+                f"  server {when.replace('_', ' ')}: VmHWM {memory['hwm']:.0f} MB,"
+                f" VmRSS {memory['rss']:.0f} MB, {memory['children']} children"
+                f" with VmHWM {memory['children_hwm']:.0f} MB"
+            )
+        memory = figures["memory_after"]
+        rss_mb = memory["hwm"] + memory["children_hwm"]
+    print(f"\ntotal time {result['seconds']:.0f} s")
+    parts = []
+    if render_max is not None:
+        parts.append(f"render_max={render_max:.2f}s")
+    parts.append(f"filter_max={filter_max:.3f}s")
+    parts.append(f"naive/ours={statistics.median(ratios_first):.0f}")
+    parts.append(f"naive_filter_only/ours={statistics.median(ratios_filter):.1f}")
+    if rss_mb is not None:
+        parts.append(f"rss={rss_mb:.0f}MB")
+    parts.append(f"naive_rss_growth={naive['rss_growth_mb']:.0f}MB")
+    print("ratios: " + " ".join(parts))
+
+
+def main() -> None:
+    run(parse_arguments())
+
+
+if __name__ == "__main__":
+    main()
