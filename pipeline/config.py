@@ -313,6 +313,13 @@ SETTINGS: tuple[Setting, ...] = (
         check=_between(1, 1440),
     ),
     Setting(
+        "security.copy_keep_minutes",
+        60,
+        "minutes a protected copy waits on the server for its download",
+        unit="minutes",
+        check=_between(1, 10080),
+    ),
+    Setting(
         "security.max_privileged_users",
         5,
         "largest number of users holding a role that can see or hand over recordings",

@@ -223,6 +223,45 @@ def user_lines(cursor, username: str) -> list[str]:
     return [line for (line,) in rows]
 
 
+COPY_FOLDERS = (("private", "handovers"), ("private", "exports"))
+"""Folders under the data folder where protected copies wait for their download."""
+
+
+def remove_stale_copies(data_dir: Path, keep_s: float, now: float) -> list[Path]:
+    """Delete protected copies older than ``keep_s`` seconds; return their paths.
+
+    A copy is deleted when it is downloaded. One that is never downloaded, because
+    the page was closed or the server restarted, would otherwise keep recordings
+    on the server outside the retention period. ``now`` is a ``time.time()``
+    value, compared with each archive's modification time.
+    """
+    removed = []
+    for parts in COPY_FOLDERS:
+        folder = data_dir.joinpath(*parts)
+        if not folder.is_dir():
+            continue
+        for archive in folder.rglob("*.zip"):
+            try:
+                if now - archive.stat().st_mtime < keep_s or archive.is_symlink():
+                    continue
+                archive.unlink()
+            except OSError as error:
+                logger.error(
+                    "cannot delete the protected copy %s: %s; delete it by hand",
+                    archive,
+                    error.strerror,
+                )
+                continue
+            logger.warning(
+                "deleted the protected copy %s: it was not downloaded within "
+                "%.0f minutes",
+                archive,
+                keep_s / 60,
+            )
+            removed.append(archive)
+    return removed
+
+
 def export_own_copy(
     catalog: Catalog,
     config: Config,

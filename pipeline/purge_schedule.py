@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
 
 from pipeline.catalog import Catalog
 from pipeline.config import Config
+from pipeline.protected_copy import remove_stale_copies
 from pipeline.purge import PurgeSummary, run_purge
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ class PurgeScheduler:
     is scheduled from the new clock. At start, a slot missed since the last applied
     run is caught up at the first tick. A catalog without any applied run waits
     for the next slot, so a new installation is not purged the moment it starts.
+
+    Every tick also deletes protected copies that waited longer than
+    ``security.copy_keep_minutes`` for their download.
     """
 
     JUMP_TOLERANCE_S = 60.0
@@ -113,7 +118,9 @@ class PurgeScheduler:
     def _loop(self) -> None:
         previous_wall = self._clock()
         previous_mono = monotonic()
+        self.sweep_copies()
         while not self._stop.wait(self.tick_s):
+            self.sweep_copies()
             wall = self._clock()
             mono = monotonic()
             drift = (wall - previous_wall).total_seconds() - (mono - previous_mono)
@@ -131,6 +138,14 @@ class PurgeScheduler:
             if wall >= self.next_run:
                 self._run_once(wall)
                 self.next_run = next_run_after(max(wall, self._clock()), self.config)
+
+    def sweep_copies(self) -> None:
+        """Delete protected copies that were not downloaded in time."""
+        keep_s = self.config["security.copy_keep_minutes"] * 60.0
+        try:
+            remove_stale_copies(self.config.data_dir, keep_s, clock.time())
+        except OSError:
+            logger.exception("cannot sweep protected copies; the next tick retries")
 
     def _run_once(self, now: datetime) -> None:
         try:

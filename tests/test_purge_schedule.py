@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -10,6 +12,7 @@ from conftest import make_config, wait_until, write_call
 from retention_fixtures import catalog_files, create_retention_schema, local
 
 from pipeline import purge
+from pipeline.protected_copy import remove_stale_copies
 from pipeline.purge_schedule import (
     PurgeScheduler,
     next_run_after,
@@ -130,3 +133,49 @@ def test_new_catalog_waits_for_slot(catalog, config, expired_file):
 
 def test_stop_without_start(catalog, config):
     PurgeScheduler(catalog, config).stop()
+
+
+def old_archive(path, age_s: float):
+    """Write a small zip-named file whose modification time is ``age_s`` ago."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PK\x05\x06" + bytes(18))
+    moment = time.time() - age_s
+    os.utime(path, (moment, moment))
+    return path
+
+
+def test_stale_copies_removed(config, tmp_path):
+    keep_s = config["security.copy_keep_minutes"] * 60
+    handovers = config.data_dir / "private" / "handovers"
+    exports = config.data_dir / "private" / "exports" / "operator"
+    stale = [
+        old_archive(handovers / "2026-0001.zip", keep_s + 5),
+        old_archive(exports / "recording-7.zip", keep_s + 5),
+    ]
+    fresh = old_archive(handovers / "2026-0002.zip", keep_s - 60)
+    outside = old_archive(tmp_path / "elsewhere" / "kept.zip", keep_s * 10)
+    (handovers / "link.zip").symlink_to(outside)
+    os.utime(handovers / "link.zip", (0, 0), follow_symlinks=False)
+
+    removed = remove_stale_copies(config.data_dir, keep_s, time.time())
+
+    assert sorted(removed) == sorted(stale)
+    assert not any(path.exists() for path in stale)
+    assert fresh.exists()
+    assert outside.exists()
+    assert (handovers / "link.zip").is_symlink()
+
+
+def test_scheduler_sweeps_copies(catalog, config):
+    keep_s = config["security.copy_keep_minutes"] * 60
+    archive = old_archive(
+        config.data_dir / "private" / "handovers" / "2026-0003.zip", keep_s + 5
+    )
+    scheduler = PurgeScheduler(
+        catalog, config, tick_s=0.02, clock=WallClock(local(2026, 12, 4, 9, 0))
+    )
+    scheduler.start()
+    try:
+        wait_until(lambda: not archive.exists())
+    finally:
+        scheduler.stop()

@@ -507,6 +507,24 @@ def test_copy_handover_shows_password_once(service, tmp_path):
     assert not detail.copy_download.visible
 
 
+def test_swept_copy_download_says_why(service, tmp_path):
+    request_id, _ = approved_request(service.catalog, tmp_path / "calls")
+    page = page_for(service, OPERATOR)
+    page.open_request(request_id)
+    detail = page.detail
+    detail.handover_inputs["official_rank"].value = "주무관"
+    assert detail.hand_over() is not None
+    # The purge scheduler deleted the archive before anyone downloaded it.
+    detail._archive.unlink()
+
+    assert detail._archive_bytes() == b""
+
+    minutes = service.config["security.copy_keep_minutes"]
+    assert f"사본을 {minutes}분 안에 내려받지 않아" in alert_text(detail)
+    assert not detail.copy_download.visible
+    assert not detail.password.visible
+
+
 def test_viewing_handover_needs_end_time(service, tmp_path):
     request_id, _ = approved_request(service.catalog, tmp_path / "calls")
     page = page_for(service, OPERATOR)

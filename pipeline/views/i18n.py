@@ -257,6 +257,13 @@ LABELS: dict[str, dict[str, str]] = {
         "ko": "인계했습니다 (파일수량 {count}).",
         "en": "Handed over ({count} files).",
     },
+    "wf.copy_expired": {
+        "ko": "사본을 {minutes}분 안에 내려받지 않아 서버에서 삭제했습니다. "
+        "제공 기록은 남아 있으니 관리부서에 새 사본을 요청하십시오.",
+        "en": "The copy was not downloaded within {minutes} minutes and was deleted "
+        "from the server. The provision stays recorded; ask the IT team for a new "
+        "copy.",
+    },
     "wf.password": {
         "ko": "일회용 암호: {password} — 이 화면에서 한 번만 표시되며 저장되지 "
         "않습니다. 인수자에게 사본과 따로 전달하십시오.",

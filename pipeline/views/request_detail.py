@@ -19,7 +19,7 @@ from pathlib import Path
 import panel as pn
 import param
 
-from pipeline import forms, handover, requests, returns
+from pipeline import forms, handover, protected_copy, requests, returns
 from pipeline.auth import mask_birth, mask_name, mask_phone
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import escape, format_duration, format_time
@@ -57,9 +57,9 @@ NOTICE_TEXT_FIELDS = (
 # A viewing ends at this local time on the day it starts unless changed.
 DEFAULT_VIEWING_END = time(18, 0)
 # Folder of protected copies, under the data folder, which is never served.
-# An archive is deleted when it is downloaded.
-# TODO: delete archives that were never downloaded after a set time.
-COPIES_FOLDER = ("private", "handovers")
+# An archive is deleted when it is downloaded, and by the purge scheduler when
+# it waits longer than security.copy_keep_minutes.
+COPIES_FOLDER = protected_copy.COPY_FOLDERS[0]
 
 
 def candidate_options(
@@ -813,7 +813,17 @@ class RequestDetail(WorkflowPage):
         # not pile up in the data folder.
         if self._archive is None:
             return b""
-        data = self._archive.read_bytes()
+        try:
+            data = self._archive.read_bytes()
+        except FileNotFoundError:
+            self._clear_password()
+            self.show_error(
+                self.text(
+                    "wf.copy_expired",
+                    minutes=self.config["security.copy_keep_minutes"],
+                )
+            )
+            return b""
         self._archive.unlink(missing_ok=True)
         self._archive = None
         return data
