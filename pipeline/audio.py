@@ -228,6 +228,7 @@ def analyze_file(
         clip_level=_clip_level(decoded.codec),
         vad_aggressiveness=thresholds.vad_aggressiveness,
         head_s=notice_request.window_s if notice_request else 0.0,
+        code_scale=decoded.code_scale,
     )
     try:
         for block in decoded.blocks:
@@ -365,6 +366,8 @@ class _Decoded:
     decoder: str
     blocks: Generator[np.ndarray, None, None]
     resources: ExitStack = field(default_factory=ExitStack)
+    code_scale: float | None = None
+    """Set when blocks are int16 codes: the sample value of code 1, else None."""
 
     def close(self) -> None:
         # Closing the generator first stops an ffmpeg process that is still running.
@@ -476,8 +479,7 @@ def _decode_pcm16(
                         "the file will be analysed again if it changes",
                         flags=("decode_error",),
                     )
-            scale = np.float32(1.0 / 32768.0)
-            yield np.multiply(codes.reshape(-1, channels), scale, dtype=np.float32)
+            yield codes.reshape(-1, channels)
 
     return _Decoded(
         sample_rate=header.sample_rate,
@@ -487,6 +489,7 @@ def _decode_pcm16(
         decoder="numpy",
         blocks=blocks(),
         resources=resources,
+        code_scale=1.0 / 32768.0,
     )
 
 
@@ -671,6 +674,8 @@ class _SignalStats:
     """Running level, silence and clipping statistics over decoded blocks.
 
     Sums are kept per channel, so per-channel results need only a new summary.
+    Blocks are floats in soundfile's scale, or int16 codes when ``code_scale`` is
+    given, which saves converting every sample to float32 and back for webrtcvad.
     """
 
     def __init__(
@@ -683,6 +688,7 @@ class _SignalStats:
         clip_level: float,
         vad_aggressiveness: int = 3,
         head_s: float = 0.0,
+        code_scale: float | None = None,
     ):
         self.sample_rate = sample_rate
         self.channels = channels
@@ -690,6 +696,7 @@ class _SignalStats:
         self.frame_s = self.frame_length / sample_rate
         self.threshold = 10.0 ** (threshold_dbfs / 20.0)
         self.clip_level = clip_level
+        self.scale = 1.0 if code_scale is None else code_scale
         self.frames = 0
         self.sum_squares = np.zeros(channels, dtype=np.float64)
         self.peak = np.zeros(channels, dtype=np.float64)
@@ -706,34 +713,46 @@ class _SignalStats:
         self.silent_frames = 0
         self.silent_run = 0
         self.longest_silent_run = 0
-        # Samples after the last whole frame, channel-major, of shape (channels, n).
-        self._pending = np.zeros((channels, 0), dtype=np.float32)
+        self._ones = np.ones(self.frame_length, dtype=np.float64)
+        # Samples after the last whole frame, channel-major, of shape (channels, n),
+        # in the blocks' own type.
+        self._pending: np.ndarray | None = None
         self.head_frames = round(head_s * sample_rate)
         self._head: list[np.ndarray] = []
         self._head_length = 0
 
     def add(self, block: np.ndarray) -> None:
-        """Add a block of shape (frames, channels) in soundfile's float scale."""
+        """Add a block of shape (frames, channels)."""
         if self._head_length < self.head_frames:
-            kept = block[: self.head_frames - self._head_length].astype(np.float32)
-            self._head.append(kept)
+            kept = block[: self.head_frames - self._head_length]
+            self._head.append(self._as_float32(kept))
             self._head_length += len(kept)
         self.frames += len(block)
         # NumPy reduces a contiguous last axis several times faster than the
         # strided first axis of a (frames, 2) block, so channels come first.
         samples = np.ascontiguousarray(block.T)
-        peak = np.maximum(samples.max(axis=1), -samples.min(axis=1))
+        # In float64, because the negative of the int16 code -32768 overflows.
+        highest = samples.max(axis=1).astype(np.float64)
+        lowest = samples.min(axis=1).astype(np.float64)
+        peak = np.maximum(highest, -lowest) * self.scale
         self.peak = np.maximum(self.peak, peak)
         # Most blocks have no sample near full scale, and then the count is 0.
         if (peak >= self.clip_level).any():
-            magnitude = np.abs(samples)
-            self.clipped += np.count_nonzero(magnitude >= self.clip_level, axis=1)
+            limit = self.clip_level / self.scale
+            at_limit = (samples >= limit) | (samples <= -limit)
+            self.clipped += np.count_nonzero(at_limit, axis=1)
 
-        if self._pending.shape[1]:
+        if self._pending is not None and self._pending.shape[1]:
             samples = np.concatenate([self._pending, samples], axis=1)
         whole = samples.shape[1] - samples.shape[1] % self.frame_length
         self._add_frames(samples[:, :whole])
         self._pending = samples[:, whole:].copy()
+
+    def _as_float32(self, samples: np.ndarray) -> np.ndarray:
+        """Return samples in soundfile's float scale as float32."""
+        if samples.dtype.kind == "f" and self.scale == 1.0:
+            return samples.astype(np.float32)
+        return np.multiply(samples, np.float32(self.scale), dtype=np.float32)
 
     def head(self) -> np.ndarray:
         """Return the first ``head_s`` seconds seen, float32 of shape (n, channels)."""
@@ -746,23 +765,20 @@ class _SignalStats:
         if not samples.shape[1]:
             return
         frames = samples.reshape(self.channels, -1, self.frame_length)
-        # The RMS after removing the frame mean is the frame's standard deviation.
-        # Centring first and summing squares with einsum gives the same values as
-        # ndarray.std at less than half its cost.
-        means = frames.mean(axis=2, keepdims=True)
-        centred = frames - means
-        squares = np.einsum("ijk,ijk->ij", centred, centred)
-        # The call's sums come from the frame sums, which saves two passes over
-        # the samples. A frame's sum of squares is its centred sum of squares plus
-        # frame_length times its squared mean.
-        means = means[:, :, 0].astype(np.float64)
-        self.sum_samples += means.sum(axis=1) * self.frame_length
-        self.sum_squares += squares.sum(axis=1, dtype=np.float64)
-        self.sum_squares += np.square(means).sum(axis=1) * self.frame_length
-        frame_rms = np.sqrt(squares.T / self.frame_length, dtype=np.float64)
+        # float64 holds int16 codes, their squares and a frame's sums exactly, so
+        # the centred sum of squares, sum(x * x) - sum(x) ** 2 / n, loses nothing
+        # to cancellation on int16 codes. It costs one pass less than centring
+        # the frames first.
+        values = frames.astype(np.float64)
+        sums = values @ self._ones
+        squares = np.einsum("ijk,ijk->ij", values, values)
+        centred = np.maximum(squares - sums * sums / self.frame_length, 0.0)
+        self.sum_samples += sums.sum(axis=1) * self.scale
+        self.sum_squares += squares.sum(axis=1) * (self.scale * self.scale)
+        frame_rms = np.sqrt(centred.T / self.frame_length) * self.scale
         silent = (frame_rms < self.threshold).all(axis=1)
         self._count_runs(silent)
-        self.activity.add_frames(frames, frame_rms)
+        self.activity.add_frames(frames, frame_rms, code_scale=self.scale)
 
     def _count_runs(self, silent: np.ndarray) -> None:
         """Update the silent frame count and the longest run of silent frames."""
@@ -788,8 +804,11 @@ class _SignalStats:
 
     def summary(self) -> dict:
         """Return the finished statistics as plain Python numbers."""
-        pending = self._pending.astype(np.float64)
-        self._pending = np.zeros((self.channels, 0), dtype=np.float32)
+        if self._pending is None:
+            pending = np.zeros((self.channels, 0), dtype=np.float64)
+        else:
+            pending = self._pending.astype(np.float64) * self.scale
+        self._pending = None
         self.sum_samples += pending.sum(axis=1)
         self.sum_squares += np.square(pending).sum(axis=1)
         length = pending.shape[1]

@@ -152,13 +152,19 @@ class FrameActivity:
         self._rms: list[np.ndarray] = []
         self._speech: list[np.ndarray] = []
 
-    def add_frames(self, frames: np.ndarray, frame_rms: np.ndarray) -> None:
-        """Add frames of shape (c, n, frame_length) and their RMS of shape (n, c)."""
+    def add_frames(
+        self, frames: np.ndarray, frame_rms: np.ndarray, *, code_scale: float = 1.0
+    ) -> None:
+        """Add frames of shape (c, n, frame_length) and their RMS of shape (n, c).
+
+        ``frames`` are floats in soundfile's scale, or int16 codes whose sample
+        value is the code times ``code_scale``.
+        """
         active = frame_rms >= self.threshold
         speech = active.copy()
         for channel, vad in enumerate(self._vads):
             speech[:, channel] = self._run_vad(
-                channel, vad, frames[channel], active[:, channel]
+                channel, vad, frames[channel], active[:, channel], code_scale
             )
         self._rms.append(frame_rms.astype(np.float32))
         self._speech.append(speech)
@@ -175,6 +181,7 @@ class FrameActivity:
         vad: webrtcvad.Vad,
         frames: np.ndarray,
         active: np.ndarray,
+        code_scale: float = 1.0,
     ) -> np.ndarray:
         """Return webrtcvad's decision for the active frames, False for silent ones.
 
@@ -189,10 +196,15 @@ class FrameActivity:
         position = self._active_seen[channel] + np.arange(len(indices))
         self._active_seen[channel] += len(indices)
         is_checked = position % VAD_PERIOD_FRAMES < VAD_RUN_FRAMES
-        # Scale as libsndfile does for 16-bit PCM, so a 16-bit file gives back its
-        # own sample values.
-        pcm = np.clip(np.rint(frames[indices[is_checked]] * 32768.0), -32768, 32767)
-        data = pcm.astype(np.int16).tobytes()
+        checked = frames[indices[is_checked]]
+        if checked.dtype == np.int16 and code_scale == 1.0 / 32768.0:
+            data = checked.tobytes()
+        else:
+            # Scale as libsndfile does for 16-bit PCM, so a 16-bit file gives back
+            # its own sample values.
+            values = checked * (code_scale * 32768.0)
+            pcm = np.clip(np.rint(values), -32768, 32767)
+            data = pcm.astype(np.int16).tobytes()
         size = self.frame_length * 2
         rate = self.sample_rate
         length = self.frame_length
