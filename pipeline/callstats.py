@@ -48,11 +48,11 @@ noise is checked sparsely, and a change is checked densely again.
 webrtcvad's C code costs about 1.4 us per 20 ms frame at 8 kHz, more than decoding
 and hashing that frame. The runs are contiguous because its filters carry state from
 frame to frame. Fed single frames with gaps between them, it took a steady 60 Hz hum
-for speech, which it rejects in contiguous audio. On the 35 mono calls of the
+for speech, which it rejects in contiguous audio. On the 64 calls of the
 benchmarks/audio.py corpus, the speech ratio differed by at most 0.018 from checking
-every active frame, with 9 % of the detector calls; a fixed period of 30 differed
-by at most 0.017 with 33 %. On steady hums from 50 to 240 Hz, tones and white noise
-the decisions matched.
+every active frame, and the schedule made 9 % of the detector calls. A fixed period
+of 30 differed by at most 0.017 and made 33 % of them. Tests hold steady 60 Hz and
+120 Hz hums at the speech ratio of checking every active frame.
 NOTE: not measured on recorder audio with real line noise."""
 
 NOISE_FLOOR_PERCENTILE = 10.0
@@ -274,7 +274,7 @@ class FrameActivity:
 
 
 class _VadSchedule:
-    """Which active frames of one channel webrtcvad checks, and the decisions.
+    """The schedule of webrtcvad checks over one channel's active frames.
 
     See ``VAD_RUN_FRAMES`` for the schedule. Positions count the channel's active
     frames from the start of the call, so runs and periods continue across blocks.
