@@ -199,7 +199,7 @@ def list_recordings_command(
     try:
         con = connect(path, read_only=True)
     except CatalogLockedError as error:
-        raise fail(locked_message(error, config)) from None
+        raise fail(locked_message(error, config, reading=True)) from None
     try:
         migrate_needed = con.execute(
             "SELECT count(*) FROM information_schema.tables"

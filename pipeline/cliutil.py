@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,13 @@ from pipeline.catalog import Catalog
 from pipeline.config import Config, load_config
 from pipeline.errors import CatalogLockedError, ConfigError
 from pipeline.service import describe_server
+from pipeline.snapshots import (
+    Manifest,
+    SnapshotError,
+    list_snapshots,
+    manifest_path,
+    snapshot_dir,
+)
 
 # Options shared by every command that reads the configuration or the catalog.
 ConfigOption = Annotated[
@@ -63,10 +71,38 @@ def catalog_path(config: Config, db: Path | None) -> Path:
     return db.resolve() if db else config.catalog_path
 
 
-def locked_message(error: CatalogLockedError, config: Config) -> str:
-    """Return the lock error, naming the dashboard server when one runs."""
+def locked_message(
+    error: CatalogLockedError, config: Config, *, reading: bool = False
+) -> str:
+    """Return the lock error, naming the dashboard server when one runs.
+
+    A command that only reads (``reading``) is also pointed at the newest
+    snapshot, which it can read while the server keeps the catalog.
+    """
+    parts = [str(error)]
     server = describe_server(config)
-    return f"{error}. {server}" if server else str(error)
+    if server:
+        parts.append(server)
+    snapshot = newest_snapshot(config) if reading else None
+    if snapshot is not None:
+        path, taken_at = snapshot
+        when = taken_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M %Z")
+        parts.append(
+            f"To read without stopping it, pass the newest snapshot, taken "
+            f"{when}: --db {path}"
+        )
+    return ". ".join(parts)
+
+
+def newest_snapshot(config: Config) -> tuple[Path, datetime] | None:
+    """Return the newest published snapshot with a valid manifest and its time."""
+    for path in reversed(list_snapshots(snapshot_dir(config))):
+        try:
+            text = manifest_path(path).read_text(encoding="utf-8")
+            return path, Manifest.from_json(text, manifest_path(path)).taken_at
+        except (OSError, SnapshotError):
+            continue
+    return None
 
 
 def open_catalog(config: Config, db: Path | None) -> Catalog:

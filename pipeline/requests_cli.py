@@ -25,7 +25,7 @@ from rich.table import Table
 
 from pipeline import accesslog, auth, ledger, requests
 from pipeline.catalog import Catalog, connect
-from pipeline.cliutil import ConfigOption, DbOption
+from pipeline.cliutil import ConfigOption, DbOption, locked_message
 from pipeline.config import Config, load_config
 from pipeline.errors import CatalogLockedError, ConfigError, RecwatchError
 
@@ -101,7 +101,7 @@ def list_command(
             EXIT_USAGE,
         )
     path = db.resolve() if db else config.catalog_path
-    con = _open_read_only(path)
+    con = _open_read_only(path, config)
     try:
         _require_request_tables(con, path)
         records = requests.list_requests(con, status or ())
@@ -252,13 +252,13 @@ def _require_request_tables(cursor, path: Path) -> None:
         )
 
 
-def _open_read_only(path: Path):
+def _open_read_only(path: Path, config: Config):
     if not path.is_file():
         raise _fail(f"catalog {path} was not found; check --db or the config")
     try:
         return connect(path, read_only=True)
     except CatalogLockedError as error:
-        raise _fail(str(error)) from None
+        raise _fail(locked_message(error, config, reading=True)) from None
 
 
 def _load(config_path: Path | None) -> Config:

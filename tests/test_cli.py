@@ -269,6 +269,43 @@ def test_ingest_refuses_catalog_owned_by_server(tmp_path):
     assert "Stop the server first" in result.stderr
 
 
+def test_locked_listing_points_to_snapshot(tmp_path):
+    config = tmp_path / "recwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[recorders]]\nroot = "{tmp_path}/spool"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "spool").mkdir()
+    published = recwatch("snapshot", "--config", str(config), cwd=tmp_path)
+    assert published.returncode == 0, published.stderr
+    snapshot = published.stdout.strip().splitlines()[-1]
+    db = tmp_path / "data" / "catalog.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pipeline.catalog import Catalog;"
+            f" c = Catalog({str(db)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        locked = recwatch("recordings", "--config", str(config), cwd=tmp_path)
+        from_snapshot = recwatch(
+            "recordings", "--config", str(config), "--db", snapshot, cwd=tmp_path
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert locked.returncode == 1
+    assert f"is in use by process {holder.pid}" in locked.stderr
+    assert "pass the newest snapshot, taken 20" in locked.stderr
+    assert f"--db {snapshot}" in locked.stderr
+    assert from_snapshot.returncode == 0, from_snapshot.stderr
+
+
 def test_analyze_prints_stats_without_catalog(tmp_path):
     path = tmp_path / "call.wav"
     sf.write(path, speechlike(3.0), RATE, subtype="ULAW")
