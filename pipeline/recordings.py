@@ -318,14 +318,24 @@ def mark_missing(
 
 def known_files(
     cursor: duckdb.DuckDBPyConnection, prefix: str
-) -> dict[str, tuple[int, int, str | None, bool]]:
-    """Return path -> (size, mtime_ns, sha256, missing) for rows under ``prefix``."""
+) -> tuple[dict[str, tuple[int | None, int | None]], set[str]]:
+    """Return the rows under ``prefix`` that are not deleted, split by presence.
+
+    The first value maps each present row's path to (size_bytes, mtime_ns). The
+    second contains the paths of rows marked missing. Reconciliation reads every
+    row of a root at start, so only the columns it compares are fetched.
+    """
     rows = cursor.execute(
-        "SELECT path, size_bytes, mtime_ns, sha256, missing_since IS NOT NULL"
-        " FROM recordings WHERE starts_with(path, ?) AND status <> 'deleted'",
+        "SELECT path, size_bytes, mtime_ns FROM recordings"
+        " WHERE starts_with(path, ?) AND status <> 'deleted'"
+        " AND missing_since IS NULL",
         [prefix],
     ).fetchall()
-    return {
-        path: (size, mtime_ns, sha, missing)
-        for path, size, mtime_ns, sha, missing in rows
-    }
+    present = {path: (size, mtime_ns) for path, size, mtime_ns in rows}
+    missing = cursor.execute(
+        "SELECT path FROM recordings"
+        " WHERE starts_with(path, ?) AND status <> 'deleted'"
+        " AND missing_since IS NOT NULL",
+        [prefix],
+    ).fetchall()
+    return present, {path for (path,) in missing}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fnmatch
 import os
 import shutil
 import time
@@ -17,7 +18,12 @@ from conftest import RATE, make_config, speechlike, wait_until, write_call
 
 from pipeline.analysis import Job, run_job
 from pipeline.catalog import Catalog
-from pipeline.ingest import Ingestor, scan_tree, wav_header_incomplete
+from pipeline.ingest import (
+    Ingestor,
+    ignore_matcher,
+    scan_tree,
+    wav_header_incomplete,
+)
 
 START = datetime(2026, 12, 3, 14, 15, 0)
 
@@ -420,3 +426,58 @@ def test_dangling_symlink_gets_symlink_row(config, tmp_path):
     assert result.flags == ["symlink"]
     assert result.metadata["line"] == "2101"
     assert result.sha256 is None
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [
+        pytest.param((".*", "*.part", "*.json", "*.tmp"), id="suffix-and-prefix"),
+        pytest.param(("rec[0-9]*.wav", "a?c", "x*y"), id="glob-only"),
+        pytest.param(("*", "[*", "*[", ""), id="edge-patterns"),
+        pytest.param((), id="none"),
+    ],
+)
+def test_ignore_matcher_equals_fnmatchcase(patterns):
+    names = [
+        "call.wav",
+        "call.wav.part",
+        ".hidden",
+        "call.json",
+        "rec5.wav",
+        "recx.wav",
+        "abc",
+        "xzy",
+        "[x",
+        "x[",
+        "",
+        "통화.wav",
+    ]
+    matches = ignore_matcher(patterns)
+    for name in names:
+        expected = any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+        assert matches(name) == expected, (patterns, name)
+
+
+def test_scan_tree_root_with_trailing_slash(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "call.wav").write_bytes(b"x" * 10)
+    found = scan_tree(Path(str(tmp_path) + "/"), [])
+    assert list(found) == [str(tmp_path / "a" / "call.wav")]
+    assert found[str(tmp_path / "a" / "call.wav")][0] == 10
+
+
+def test_restart_reanalyses_file_changed_while_stopped(config, catalog, executor):
+    path = write_call(spool(config), START, seconds=2.0)
+    ingestor = Ingestor(catalog, config, executor=executor)
+    ingestor.ingest_once([spool(config)])
+    assert stored(catalog, path)[0] == pytest.approx(2.0)
+
+    write_call(spool(config), START, seconds=3.0)
+    ingestor = Ingestor(catalog, config, executor=executor)
+    ingestor.start()
+    try:
+        wait_until(lambda: stored(catalog, path)[0] == pytest.approx(3.0))
+    finally:
+        ingestor.stop()
+    assert len(rows(catalog)) == 1
+    assert stored(catalog, path)[2] == 2
