@@ -18,7 +18,9 @@ reconcile
     catalog, build a fresh ``Ingestor`` and run ``reconcile()`` until it has queued
     no work. ``find ROOT -type f | wc -l`` is timed on the same tree. Both run once
     to warm the cache and then alternate; the fastest of ``--rounds`` counts.
-    Target: scan <= 3 x find.
+    Target: scan <= 3 x find. A cold cache is not measured, because emptying
+    the kernel's dentry, inode and page caches needs root and slows every
+    process on the machine.
 latency
     The service's ingest path (catalog writer thread, ``Ingestor.start()`` with a
     watchdog observer and the analysis pool) on a temporary catalog and spool. A
@@ -79,10 +81,10 @@ RECONCILE_TARGET_RATIO = 3.0
 LATENCY_TARGET_S = 1.5
 PURGE_TARGET_S = 60.0
 PURGE_AGE_DAYS = (40, 45)
-SHORTEST_CALL_S = 10.0
-LONGEST_CALL_S = 120.0
-# Distinct calls synthesised for the latency writer; each file is one of them
-# with its first sample changed, so every file still has its own SHA-256.
+MIN_CALL_S = 10.0
+MAX_CALL_S = 120.0
+# Distinct calls synthesised for the latency writer. Each file is one of them
+# with its first sample changed, so every file has its own SHA-256.
 CALL_POOL_SIZE = 24
 WARM_UP_FILES = 8
 # Rows still invisible this long after the writer stops count as lost.
@@ -225,6 +227,7 @@ def prepare_reconcile_tree(base: Path, count: int) -> Config:
     if marker.is_file() and json.loads(marker.read_text())["files"] == count:
         print(f"reusing {count} cataloged files under {base}")
         return config
+
     shutil.rmtree(base, ignore_errors=True)
     config = make_config(base)
     root = config.recorders[0].root
@@ -240,6 +243,7 @@ def prepare_reconcile_tree(base: Path, count: int) -> Config:
         template=wav_bytes(0.5, seed=1),
     )
     print(f"wrote {count} files in {time.perf_counter() - started:.1f} s")
+
     with Catalog(config.catalog_path) as catalog:
         seconds = catalog_tree(catalog, config)
         rows = count_rows(catalog, "status = 'ok'")
@@ -253,8 +257,8 @@ def prepare_reconcile_tree(base: Path, count: int) -> Config:
 
 
 FIND_NAMES = "find {root} -type f | wc -l"
-# The same walk with one lstat per file, as a reconciliation needs for sizes
-# and modification times: the floor for any scan that detects changed files.
+# The same walk with one lstat per file, which a reconciliation needs for sizes
+# and modification times. So this is the floor of any scan that detects changes.
 FIND_STAT = "find {root} -type f -printf '%s %T@\\n' | wc -l"
 
 
@@ -309,14 +313,15 @@ def measure_reconcile(data_dir: Path, count: int, rounds: int) -> ReconcileResul
     config = prepare_reconcile_tree(data_dir / "reconcile", count)
     root = config.recorders[0].root
     print_load("before reconcile")
+
     # One untimed run of each fills the page, dentry and inode caches.
     _, listed = time_find(root)
     if listed != count:
         raise RuntimeError(f"find listed {listed} files under {root}; expected {count}")
     time_find(root, FIND_STAT)
     time_startup_scan(config)
-    best = {"scan": math.inf, "find": math.inf, "find_stat": math.inf}
-    best["open"] = math.inf
+
+    best = dict.fromkeys(("scan", "open", "find", "find_stat"), math.inf)
     best_parts = [math.inf, math.inf]
     for _ in range(rounds):
         scan_s, open_s = time_startup_scan(config)
@@ -329,6 +334,7 @@ def measure_reconcile(data_dir: Path, count: int, rounds: int) -> ReconcileResul
         best["find_stat"] = min(best["find_stat"], find_stat_s)
         best_parts = [min(old, new) for old, new in zip(best_parts, parts, strict=True)]
     print_load("after reconcile")
+
     result = ReconcileResult(
         files=count,
         scan_s=best["scan"],
@@ -401,9 +407,7 @@ class VisibilityWatcher:
 def call_pool(count: int, seed: int) -> list[np.ndarray]:
     """Synthesise ``count`` calls of 10 to 120 s (log-uniform) as int16 samples."""
     rng = np.random.default_rng(seed)
-    lengths = np.exp(
-        rng.uniform(math.log(SHORTEST_CALL_S), math.log(LONGEST_CALL_S), count)
-    )
+    lengths = np.exp(rng.uniform(math.log(MIN_CALL_S), math.log(MAX_CALL_S), count))
     pool = []
     for length in lengths:
         call = synth.build_call(float(length), rng=rng)
@@ -484,6 +488,7 @@ def measure_latency(data_dir: Path, seconds: float, rate: float) -> LatencyResul
     today = datetime.now(config.tz)
     (root / f"{today:%Y}" / f"{today:%m}" / f"{today:%d}").mkdir(parents=True)
     pool = call_pool(min(CALL_POOL_SIZE, count + WARM_UP_FILES), seed=7)
+
     closed: dict[str, float] = {}
     warm_closed: dict[str, float] = {}
     with Catalog(config.catalog_path) as catalog:
@@ -518,6 +523,7 @@ def measure_latency(data_dir: Path, seconds: float, rate: float) -> LatencyResul
         finally:
             watcher.stop()
             ingestor.stop()
+
     missing = [path for path in closed if path not in watcher.seen]
     if missing:
         raise RuntimeError(
@@ -529,6 +535,7 @@ def measure_latency(data_dir: Path, seconds: float, rate: float) -> LatencyResul
     result = LatencyResult(
         files=count, latencies=latencies, analysis_s=time_analysis(sample, config)
     )
+
     audio_s = sum(len(samples) for samples in pool) / RATE / len(pool)
     print(f"writer: at most {behind:.2f} s behind its plan; mean call {audio_s:.0f} s")
     print("close to row visible:")
@@ -609,14 +616,17 @@ def measure_purge(data_dir: Path, count: int, seconds: float) -> PurgeResult:
         template=wav_bytes(seconds, seed=2),
     )
     size = sum(path.stat().st_size for path in paths)
+
     unlink_s = time_unlink(copy_files(paths, base / "baseline-unlink"))
     erase_s = time_erase(copy_files(paths, base / "baseline-erase"))
+
     with Catalog(config.catalog_path) as catalog:
         ingest_s = catalog_tree(catalog, config)
         cataloged = count_rows(catalog, "status = 'ok'")
         if cataloged != count:
             raise RuntimeError(f"ingest cataloged {cataloged} of {count} calls")
         print(f"cataloged {count} calls in {ingest_s:.1f} s")
+
         print_load("before purge")
         started = time.perf_counter()
         summary = run_purge(catalog, config, apply=True, now=now, operator="system")
@@ -627,6 +637,7 @@ def measure_purge(data_dir: Path, count: int, seconds: float) -> PurgeResult:
             " WHERE status = 'destroyed'"
         )[0]
         deleted = count_rows(catalog, "status = 'deleted'")
+
     left = len(scan_tree(root, ()))
     checks = {
         "files left on disk": (left, 0),
@@ -640,6 +651,7 @@ def measure_purge(data_dir: Path, count: int, seconds: float) -> PurgeResult:
             raise RuntimeError(
                 f"purge check failed: {label} = {found}, expected {expected}"
             )
+
     result = PurgeResult(
         files=count, bytes=size, purge_s=purge_s, unlink_s=unlink_s, erase_s=erase_s
     )
@@ -697,7 +709,7 @@ def main(argv: list[str] | None = None) -> None:
         "--purge-call-s",
         type=float,
         default=1.0,
-        help="audio seconds per purged file, 16 KB each (default 1)",
+        help="seconds of 8 kHz 16-bit audio per purged file, 16 KB each (default 1)",
     )
     parser.add_argument(
         "--rounds",
