@@ -106,7 +106,12 @@ def _where(filters: RecordingFilter) -> tuple[str, dict[str, Any]]:
     if filters.departments:
         bind("list_contains(?::VARCHAR[], department)", list(filters.departments))
     if filters.text:
-        bind("contains(lower(file_name_nfc), lower(?))", filters.text)
+        if filters.text.lower() == filters.text.upper():
+            # Text without upper or lower case, such as a phone number, matches
+            # the same rows without lower(), which takes most of the scan time.
+            bind("contains(file_name_nfc, ?)", filters.text)
+        else:
+            bind("contains(lower(file_name_nfc), lower(?))", filters.text)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

@@ -26,14 +26,23 @@ def expires_at_sql(config: Config) -> str:
 
 
 def state_sql(config: Config, now_param: str = "$now") -> str:
-    """Return a SQL CASE expression for the retention state at ``now_param``."""
+    """Return a SQL CASE expression for the retention state at ``now_param``.
+
+    ``start_time + days <= now`` is written as ``start_time <= now - days``, so
+    DuckDB computes the interval arithmetic once per query instead of once per
+    row. On a million rows this takes the expression from about 250 ms to 25 ms
+    (benchmarks/dashboard_scale.py). The two forms are equal while the session
+    time zone has no daylight-saving change within the period, as for UTC and
+    Asia/Seoul. A recording without a start time is ``active``, as before.
+    """
+    days = int(config["retention.days"])
     due_days = int(config["retention.due_soon_days"])
-    expires = expires_at_sql(config)
     return (
         "CASE"
         " WHEN status = 'deleted' THEN 'deleted'"
         " WHEN missing_since IS NOT NULL THEN 'missing'"
-        f" WHEN {expires} <= {now_param} THEN 'overdue'"
-        f" WHEN {expires} <= {now_param} + INTERVAL {due_days} DAY THEN 'due'"
+        f" WHEN start_time <= {now_param} - INTERVAL {days} DAY THEN 'overdue'"
+        f" WHEN start_time <= {now_param} + INTERVAL {due_days} DAY"
+        f" - INTERVAL {days} DAY THEN 'due'"
         " ELSE 'active' END"
     )
