@@ -18,6 +18,7 @@ import param
 from pipeline import lines
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import format_times
+from pipeline.views.i18n import LABELS
 from pipeline.views.workflow_base import WorkflowPage, plain_table
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,22 @@ UNAPPROVED_COLUMNS = {
     "department": "wf.department",
     "problem": "wf.problem",
 }
+# pandas' Styler computes the red row style cell by cell, which took several
+# seconds for 20,000 rows, so the list shows only the newest calls and the
+# warning gives the full count.
+UNAPPROVED_ROWS_SHOWN = 500
+# Rows per page of both tables, paged on the server so the browser receives one
+# page of a registry that can hold thousands of lines.
+ROWS_PER_PAGE = 50
+
+LABELS.update(
+    {
+        "wf.unapproved_shown": {
+            "ko": " 최근 {shown}건만 아래에 표시합니다.",
+            "en": " The newest {shown} are listed below.",
+        }
+    }
+)
 
 
 def _red(row: pd.Series) -> list[str]:
@@ -61,6 +78,7 @@ class LinesPage(WorkflowPage):
         }
         self._empty = pn.pane.HTML("")
         self.table = plain_table("lines-table")
+        self.table.param.update(pagination="remote", page_size=ROWS_PER_PAGE)
         self.upload = pn.widgets.FileInput(accept=".csv", css_classes=["lines-csv"])
         self.import_button = pn.widgets.Button(
             color="primary", css_classes=["import-lines"]
@@ -72,6 +90,7 @@ class LinesPage(WorkflowPage):
         )
         self._none_unapproved = pn.pane.HTML("")
         self.unapproved = plain_table("unapproved-table")
+        self.unapproved.param.update(pagination="remote", page_size=ROWS_PER_PAGE)
         self.unapproved.style.apply(_red, axis=1)
         self._layout = pn.Column(
             self.alert,
@@ -111,12 +130,18 @@ class LinesPage(WorkflowPage):
         count = len(unapproved)
         self._warning.visible = bool(count)
         self._warning.object = text("wf.unapproved_warning", count=count)
+        if count > UNAPPROVED_ROWS_SHOWN:
+            self._warning.object += text(
+                "wf.unapproved_shown", shown=UNAPPROVED_ROWS_SHOWN
+            )
         self._none_unapproved.object = "" if count else text("wf.no_unapproved")
         self.unapproved.visible = bool(count)
         self.unapproved.titles = {
             column: text(key) for column, key in UNAPPROVED_COLUMNS.items()
         }
-        self.unapproved.value = self.unapproved_rows(unapproved)
+        self.unapproved.value = self.unapproved_rows(
+            unapproved.tail(UNAPPROVED_ROWS_SHOWN)
+        )
 
     def _read(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         self.acting_user("view_recordings")

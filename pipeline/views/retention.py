@@ -13,15 +13,42 @@ from pipeline import queries
 from pipeline.auth import User, can_see_personal
 from pipeline.service import Service
 from pipeline.views import data
-from pipeline.views.i18n import STATE_COLORS, label, state_label
+from pipeline.views.i18n import LABELS, STATE_COLORS, label, state_label
 from pipeline.views.session import PersonalViewLog
 from pipeline.views.table import RecordingTable
 
 logger = logging.getLogger(__name__)
 
+# Bars per line or department chart. A large city has thousands of lines, and a
+# chart with a bar per line took seconds to draw, so the smaller groups share
+# one "other" bar.
+CHART_GROUPS_MAX = 20
+
+LABELS.update(
+    {"chart_other": {"ko": "기타 {count}개", "en": "{count} others"}},
+)
+
 
 def _state_colors(language: str) -> dict[str, str]:
     return {state_label(state, language): STATE_COLORS[state] for state in STATE_COLORS}
+
+
+def _largest_groups(frame: pd.DataFrame, group: str, language: str) -> pd.DataFrame:
+    """Merge all but the largest groups of ``frame`` into one "other" group."""
+    totals = frame.groupby(group, sort=False)["recordings"].sum()
+    if len(totals) <= CHART_GROUPS_MAX:
+        return frame
+    kept = totals.nlargest(CHART_GROUPS_MAX - 1).index
+    other = label("chart_other", language, count=len(totals) - len(kept))
+    merged = frame.copy()
+    merged[group] = merged[group].where(merged[group].isin(kept), other)
+    merged = merged.groupby([group, "state"], as_index=False, sort=False)[
+        "recordings"
+    ].sum()
+    # Largest groups first, the merged group last.
+    order = {name: rank for rank, name in enumerate(kept)}
+    merged["rank"] = merged[group].map(order).fillna(len(kept))
+    return merged.sort_values(["rank", "state"]).drop(columns="rank")
 
 
 def _label_states(frame: pd.DataFrame, language: str) -> pd.DataFrame:
@@ -165,6 +192,7 @@ class RetentionPage(pn.viewable.Viewer):
             data.counts_by(cursor, self._service.config, group), language
         )
         frame[group] = frame[group].replace("", label("unassigned", language))
+        frame = _largest_groups(frame, group, language)
         groups = frame[group].nunique()
         return frame.hvplot.barh(
             x=group,
