@@ -18,9 +18,10 @@ from conftest import RATE, make_config, speechlike, wait_until, write_call
 
 from pipeline.analysis import Job, run_job
 from pipeline.catalog import Catalog
-from pipeline.ingest import (
-    Ingestor,
+from pipeline.ingest import Ingestor
+from pipeline.scan import (
     ignore_matcher,
+    list_tree,
     scan_tree,
     wav_header_incomplete,
 )
@@ -481,3 +482,47 @@ def test_restart_reanalyses_file_changed_while_stopped(config, catalog, executor
         ingestor.stop()
     assert len(rows(catalog)) == 1
     assert stored(catalog, path)[2] == 2
+
+
+def test_list_tree_matches_scan_tree_names(tmp_path):
+    root = tmp_path / "root"
+    (root / "2026" / "12" / "03").mkdir(parents=True)
+    for name in ("a.wav", "b.mp3", "c.wav.part", ".hidden.wav"):
+        (root / "2026" / "12" / "03" / name).write_bytes(b"x")
+    (root / "top.wav").write_bytes(b"x")
+    (tmp_path / "outside.wav").write_bytes(b"x")
+    (root / "link.wav").symlink_to(tmp_path / "outside.wav")
+    patterns = [".*", "*.part"]
+
+    listed = list_tree(root, patterns)
+
+    assert listed == set(scan_tree(root, patterns))
+    assert sorted(Path(path).name for path in listed) == [
+        "a.wav",
+        "b.mp3",
+        "link.wav",
+        "top.wav",
+    ]
+
+
+def test_names_only_reconcile_leaves_rewrites(config, catalog, executor):
+    rewritten = write_call(spool(config), START, seconds=2.0)
+    removed = write_call(spool(config), START.replace(minute=30), unique="9.1")
+    Ingestor(catalog, config, executor=executor).ingest_once([spool(config)])
+    write_call(spool(config), START, seconds=3.0)
+    removed.unlink()
+    added = write_call(spool(config), START.replace(minute=40), unique="9.2", seed=2)
+    ingestor = Ingestor(catalog, config, executor=executor)
+
+    found = ingestor.reconcile(reason="test", names_only=True)
+
+    assert found == 2
+    assert ingestor.health_dict()["pending"] == 1
+    ingestor.ingest_once([])
+    assert stored(catalog, added)
+    assert stored(catalog, removed)[3]
+    assert stored(catalog, rewritten)[0] == pytest.approx(2.0)
+
+    ingestor.reconcile(reason="test")
+    ingestor.ingest_once([])
+    assert stored(catalog, rewritten)[0] == pytest.approx(3.0)
