@@ -198,7 +198,7 @@ import numpy as np
 import pandas as pd
 from pipeline.catalog import DUCKDB_CONFIG
 
-def vm(key):
+def status_mib(key):
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith(key + ":"):
@@ -206,14 +206,14 @@ def vm(key):
 
 cases = json.loads({cases!r})
 con = duckdb.connect({path!r}, read_only=True, config=DUCKDB_CONFIG)
-before = vm("VmRSS")
+before = status_mib("VmRSS")
 started = time.perf_counter()
 recordings = con.execute("SELECT * FROM recordings").df()
 load_recordings = time.perf_counter() - started
 started = time.perf_counter()
 log = con.execute("SELECT * FROM access_log").df()
 load_log = time.perf_counter() - started
-after = vm("VmRSS")
+after = status_mib("VmRSS")
 now = pd.Timestamp.now(tz="UTC")
 page_size = {page_size}
 
@@ -224,42 +224,42 @@ def naive_state(df):
          expires <= now + pd.Timedelta(days={due_days})],
         ["deleted", "missing", "overdue", "due"], "active")
 
-def filter_recordings(args):
+def filter_recordings(filters):
     df = recordings
     mask = pd.Series(True, index=df.index)
-    if "start_from" in args:
-        mask &= df["start_time"] >= pd.Timestamp(args["start_from"])
-        mask &= df["start_time"] < pd.Timestamp(args["start_to"])
-    if "line" in args:
-        mask &= df["line"] == args["line"]
-    if "states" in args:
-        mask &= pd.Series(naive_state(df), index=df.index).isin(args["states"])
-    if "flags" in args:
-        wanted = set(args["flags"])
-        mask &= df["flags"].map(lambda flags: bool(wanted.intersection(flags)))
-    if "status" in args:
-        mask &= df["status"] == args["status"]
-    if "text" in args:
+    if "start_from" in filters:
+        mask &= df["start_time"] >= pd.Timestamp(filters["start_from"])
+        mask &= df["start_time"] < pd.Timestamp(filters["start_to"])
+    if "line" in filters:
+        mask &= df["line"] == filters["line"]
+    if "states" in filters:
+        mask &= pd.Series(naive_state(df), index=df.index).isin(filters["states"])
+    if "flags" in filters:
+        chosen = set(filters["flags"])
+        mask &= df["flags"].map(lambda flags: bool(chosen.intersection(flags)))
+    if "status" in filters:
+        mask &= df["status"] == filters["status"]
+    if "text" in filters:
         mask &= df["file_name_nfc"].str.lower().str.contains(
-            args["text"].lower(), regex=False)
+            filters["text"].lower(), regex=False)
     matched = df[mask]
     page = matched.sort_values(["start_time", "id"], ascending=False).head(page_size)
     return len(matched), page
 
-def filter_log(args):
+def filter_log(filters):
     df = log
     mask = pd.Series(True, index=df.index)
-    if "actor" in args:
-        mask &= df["actor"] == args["actor"]
-    if "action" in args:
-        mask &= df["action"] == args["action"]
-    if "since" in args:
-        mask &= df["at"] >= pd.Timestamp(args["since"])
-        mask &= df["at"] < pd.Timestamp(args["until"])
-    if "recording_id" in args:
-        wanted = args["recording_id"]
+    if "actor" in filters:
+        mask &= df["actor"] == filters["actor"]
+    if "action" in filters:
+        mask &= df["action"] == filters["action"]
+    if "since" in filters:
+        mask &= df["at"] >= pd.Timestamp(filters["since"])
+        mask &= df["at"] < pd.Timestamp(filters["until"])
+    if "recording_id" in filters:
+        recording_id = filters["recording_id"]
         mask &= (df["object_type"] == "recording") & df["object_ids"].map(
-            lambda ids: wanted in ids)
+            lambda ids: recording_id in ids)
     matched = df[mask]
     return len(matched), matched.nlargest(page_size, "id")
 
@@ -274,7 +274,8 @@ for case in cases:
     filter_s[case["name"]] = best
 print(json.dumps({{
     "load_recordings_s": load_recordings, "load_log_s": load_log,
-    "rss_growth_mb": after - before, "peak_mb": vm("VmHWM"), "filter_s": filter_s,
+    "rss_growth_mb": after - before, "peak_mb": status_mib("VmHWM"),
+    "filter_s": filter_s,
 }}))
 """
 

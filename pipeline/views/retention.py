@@ -38,16 +38,16 @@ def _largest_groups(frame: pd.DataFrame, group: str, language: str) -> pd.DataFr
     totals = frame.groupby(group, sort=False)["recordings"].sum()
     if len(totals) <= CHART_GROUPS_MAX:
         return frame
-    kept = totals.nlargest(CHART_GROUPS_MAX - 1).index
-    other = label("chart_other", language, count=len(totals) - len(kept))
+    largest = totals.nlargest(CHART_GROUPS_MAX - 1).index
+    other = label("chart_other", language, count=len(totals) - len(largest))
     merged = frame.copy()
-    merged[group] = merged[group].where(merged[group].isin(kept), other)
+    merged[group] = merged[group].where(merged[group].isin(largest), other)
     merged = merged.groupby([group, "state"], as_index=False, sort=False)[
         "recordings"
     ].sum()
     # Largest groups first, the merged group last.
-    order = {name: rank for rank, name in enumerate(kept)}
-    merged["rank"] = merged[group].map(order).fillna(len(kept))
+    order = {name: rank for rank, name in enumerate(largest)}
+    merged["rank"] = merged[group].map(order).fillna(len(largest))
     return merged.sort_values(["rank", "state"]).drop(columns="rank")
 
 
