@@ -161,13 +161,22 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 _LOCK_PID = re.compile(r"PID (\d+)")
 
 
-def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open a catalog file, turning DuckDB's lock conflict into a clear error."""
+def connect(
+    path: str | Path, *, read_only: bool = False, memory_mb: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open a catalog file, turning DuckDB's lock conflict into a clear error.
+
+    ``memory_mb`` sets DuckDB's memory limit; None keeps DuckDB's default of 80 %
+    of the machine's memory.
+    """
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    config = dict(DUCKDB_CONFIG)
+    if memory_mb is not None:
+        config["memory_limit"] = f"{int(memory_mb)}MB"
     try:
-        return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
+        return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as error:
         text = str(error)
         if "lock" not in text.lower():
@@ -222,9 +231,9 @@ class Catalog:
     which returns the calling thread's own cursor.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, memory_mb: int | None = None):
         self.path = Path(path)
-        self._con = connect(self.path)
+        self._con = connect(self.path, memory_mb=memory_mb)
         migrate(self._con)
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []

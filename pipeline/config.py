@@ -115,6 +115,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("catalog_path", "", "DuckDB catalog file; default DATA_DIR/catalog.duckdb"),
     Setting(
+        "catalog_memory_mb",
+        512,
+        "memory DuckDB may use for the catalog before it spills to disk",
+        unit="MB",
+        check=_between(512, 65536),
+    ),
+    Setting(
         "timezone",
         "Asia/Seoul",
         "time zone of recorder file names and of the UI",
