@@ -695,24 +695,8 @@ class Ingestor:
 
     def _reconcile_names(self, root: Path) -> int:
         prefix = str(root).rstrip("/") + "/"
-        # DuckDB runs the query without the GIL, so the folders are read in a
-        # second thread meanwhile.
-        listing: dict[str, set[str]] = {}
-
-        def list_root() -> None:
-            try:
-                listing["files"] = list_tree(root, self._ignore)
-            except OSError as error:
-                # Treated like an empty root below, so nothing is marked missing.
-                logger.error("cannot list recorder root %s: %s", root, error)
-
-        lister = threading.Thread(target=list_root, name="recwatch-list")
-        lister.start()
-        try:
-            present, missing = recordings.known_paths(self.catalog.cursor(), prefix)
-        finally:
-            lister.join()
-        on_disk = listing.get("files", set()) if root.is_dir() else set()
+        present, missing = recordings.known_paths(self.catalog.cursor(), prefix)
+        on_disk = list_tree(root, self._ignore) if root.is_dir() else set()
         if not self._root_usable(root, bool(on_disk), bool(present)):
             return 0
         if on_disk == present:
