@@ -1,8 +1,5 @@
 """Requests to view or receive recordings (Form 1) and their staged approval.
 
-TODO: move the proof-document functions (store_proof, proofs_dir and their
-checks) into a module of their own; this one is past 800 lines.
-
 A recording is shown or handed to someone other than the parties only through a
 written request (녹취정보 열람·제공 신청서). Each request gets a management number
 ``YYYY-NNNN`` (관리번호) from a per-year counter, so a rejected request never
@@ -19,27 +16,23 @@ they are frozen, so that every signer approves the same text.
 Every state change appends one access-log entry in the same transaction; its
 detail carries ids and codes only, never personal data.
 
-Handover (Form 2) lives in :mod:`pipeline.handover`, the notice of use and
-destruction (Form 3) in :mod:`pipeline.returns`.
+Proof documents live in :mod:`pipeline.proofs`, the handover (Form 2) in
+:mod:`pipeline.handover` and the notice of use and destruction (Form 3) in
+:mod:`pipeline.returns`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import re
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pipeline import accesslog, auth
 from pipeline.auth import User
-from pipeline.config import Config
 from pipeline.errors import PermissionDenied, RecwatchError
 
 if TYPE_CHECKING:
@@ -85,7 +78,6 @@ ACCESS_KINDS = ("view", "provide")
 ACCESS_LABELS_KO = {"view": "열람", "provide": "제공"}
 
 RETURN_DAYS = 30
-MAX_PROOF_BYTES = 20 * 1024 * 1024
 MAX_TEXT_CHARS = 2000
 
 SCHEMA_SQL: list[str] = [
@@ -159,8 +151,6 @@ _REQUEST_COLUMNS = (
     "proof_file_name, proof_stored_name, proof_sha256, proof_size_bytes, "
     "rejection_stage, rejection_reason, provided_on, due_on, closed_at"
 )
-
-_SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
 
 
 def create_schema(con) -> None:
@@ -275,17 +265,6 @@ class Candidate:
     duration_s: float | None
     file_name: str
     minutes_apart: float
-
-
-@dataclass(frozen=True)
-class StoredProof:
-    """A proof document saved by :func:`store_proof`."""
-
-    path: Path
-    original_name: str
-    stored_name: str
-    sha256: str
-    size_bytes: int
 
 
 # --- reading --------------------------------------------------------------------------
@@ -411,7 +390,7 @@ def submit_request(
     """
     auth.require(user, "manage_requests")
     values = _form_columns(form)
-    now = _aware_now(now)
+    now = aware_now(now)
     year = now.astimezone(tz).year
     columns = ", ".join(values)
     placeholders = ", ".join("?" for _ in values)
@@ -460,7 +439,7 @@ def update_request(
     """
     auth.require(user, "manage_requests")
     values = _form_columns(form)
-    now = _aware_now(now)
+    now = aware_now(now)
 
     def write(con) -> list[str]:
         record = get_request(con, request_id)
@@ -560,7 +539,7 @@ def attach_recordings(
             f"no recordings given for request {request_id}. Pick at least one "
             f"recording from the candidates."
         )
-    now = _aware_now(now)
+    now = aware_now(now)
 
     def write(con) -> None:
         record = get_request(con, request_id)
@@ -615,99 +594,6 @@ def attach_recordings(
     return get_request(catalog.cursor(), request_id)
 
 
-def store_proof(
-    config: Config,
-    request_id: int,
-    filename: str,
-    data: bytes,
-    *,
-    max_bytes: int = MAX_PROOF_BYTES,
-) -> StoredProof:
-    """Save a proof document under ``DATA_DIR/private/proofs`` with a generated name.
-
-    The proof shows that a law allows giving the recording to someone other than
-    the parties. The original name is only recorded: a name with a path part, a
-    control character or "." / ".." raises RecwatchError. The stored name is the
-    request id plus random hex and the original suffix when it is plain
-    letters and digits. Record it on the request with :func:`attach_proof`.
-    """
-    original_name = _validate_upload_name(filename)
-    if not data:
-        raise RecwatchError(
-            f"proof document {original_name!r} is empty. Upload the scanned "
-            f"document again."
-        )
-    if len(data) > max_bytes:
-        raise RecwatchError(
-            f"proof document {original_name!r} has {len(data)} bytes, more than the "
-            f"limit of {max_bytes}. Scan it at a lower resolution or split it."
-        )
-    suffix = Path(original_name).suffix
-    suffix = suffix.lower() if _SAFE_SUFFIX.fullmatch(suffix) else ""
-    stored_name = f"{int(request_id)}-{secrets.token_hex(8)}{suffix}"
-    folder = proofs_dir(config)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / stored_name
-    # O_EXCL: a generated name never overwrites an earlier upload.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as stream:
-        stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
-    digest = hashlib.sha256(data).hexdigest()
-    logger.info("proof document stored for request id %d: %s", request_id, stored_name)
-    return StoredProof(path, original_name, stored_name, digest, len(data))
-
-
-def proofs_dir(config: Config) -> Path:
-    """Return the folder of proof documents, outside every served static folder."""
-    return config.data_dir / "private" / "proofs"
-
-
-def attach_proof(
-    catalog: Catalog,
-    user: User,
-    request_id: int,
-    proof: StoredProof,
-    *,
-    now: datetime | None = None,
-) -> RequestRecord:
-    """Record a stored proof document on a submitted request, replacing any earlier."""
-    auth.require(user, "manage_requests")
-    now = _aware_now(now)
-
-    def write(con) -> None:
-        record = get_request(con, request_id)
-        if record.status != "submitted":
-            raise RecwatchError(
-                f"request {record.number} is {record.status}; a proof document can "
-                f"only be attached while it is submitted."
-            )
-        con.execute(
-            "UPDATE requests SET proof_file_name = ?, proof_stored_name = ?, "
-            "proof_sha256 = ?, proof_size_bytes = ?, updated_at = ? WHERE id = ?",
-            [
-                proof.original_name,
-                proof.stored_name,
-                proof.sha256,
-                proof.size_bytes,
-                now,
-                record.id,
-            ],
-        )
-        log_change(
-            con,
-            user,
-            record.id,
-            event="attach_proof",
-            detail={"number": record.number, "sha256": proof.sha256},
-            at=now,
-        )
-
-    catalog.write(write)
-    return get_request(catalog.cursor(), request_id)
-
-
 def approve(
     catalog: Catalog,
     user: User,
@@ -717,7 +603,7 @@ def approve(
     now: datetime | None = None,
 ) -> RequestRecord:
     """Sign ``stage`` of a submitted request; the third signature approves it."""
-    now = _aware_now(now)
+    now = aware_now(now)
 
     def write(con) -> None:
         record = get_request(con, request_id)
@@ -757,7 +643,7 @@ def reject(
             f"rejected, for the requester and the ledger."
         )
     _check_text("reason", reason)
-    now = _aware_now(now)
+    now = aware_now(now)
 
     def write(con) -> None:
         record = get_request(con, request_id)
@@ -797,7 +683,7 @@ def close_request(
 ) -> RequestRecord:
     """Close a request whose notice of use and destruction was received."""
     auth.require(user, "manage_requests")
-    now = _aware_now(now)
+    now = aware_now(now)
 
     def write(con) -> None:
         record = get_request(con, request_id)
@@ -976,28 +862,7 @@ def _check_text(name: str, value: str) -> None:
         )
 
 
-def _validate_upload_name(filename: str) -> str:
-    name = (filename or "").strip()
-    problem = None
-    if not name:
-        problem = "it is empty"
-    elif "/" in name or "\\" in name:
-        problem = "it contains a path separator"
-    elif name in (".", "..") or name.startswith(".."):
-        problem = "it refers to a parent or current folder"
-    elif any(ord(char) < 32 or ord(char) == 127 for char in name):
-        problem = "it contains a control character"
-    elif len(name) > 255:
-        problem = "it is longer than 255 characters"
-    if problem:
-        raise RecwatchError(
-            f"proof file name {name[:80]!r} is invalid because {problem}. Upload the "
-            f"file under a plain name such as 'court-order.pdf'."
-        )
-    return name
-
-
-def _aware_now(now: datetime | None) -> datetime:
+def aware_now(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(UTC)
     if now.tzinfo is None:

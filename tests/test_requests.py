@@ -28,7 +28,7 @@ from request_fixtures import (
 )
 from typer.testing import CliRunner
 
-from pipeline import accesslog, requests, returns
+from pipeline import accesslog, proofs, requests, returns
 from pipeline.auth import User
 from pipeline.catalog import Catalog
 from pipeline.errors import PermissionDenied, RecwatchError
@@ -347,15 +347,15 @@ def test_attach_only_while_submitted(catalog, tmp_path):
 )
 def test_proof_rejects_unsafe_names(config, name):
     with pytest.raises(RecwatchError, match="proof file name .* is invalid"):
-        requests.store_proof(config, 1, name, b"%PDF-1.4")
-    assert not requests.proofs_dir(config).exists() or not any(
-        requests.proofs_dir(config).iterdir()
+        proofs.store_proof(config, 1, name, b"%PDF-1.4")
+    assert not proofs.proofs_dir(config).exists() or not any(
+        proofs.proofs_dir(config).iterdir()
     )
 
 
 def test_proof_stored_under_generated_name(catalog, config):
     record = requests.submit_request(catalog, OPERATOR, sample_form())
-    proof = requests.store_proof(config, record.id, "법원 영장.PDF", b"%PDF-1.4 test")
+    proof = proofs.store_proof(config, record.id, "법원 영장.PDF", b"%PDF-1.4 test")
 
     assert proof.path.parent == config.data_dir / "private" / "proofs"
     assert proof.stored_name.startswith(f"{record.id}-")
@@ -364,7 +364,7 @@ def test_proof_stored_under_generated_name(catalog, config):
     assert proof.path.read_bytes() == b"%PDF-1.4 test"
     assert proof.path.stat().st_mode & 0o777 == 0o600
 
-    stored = requests.attach_proof(catalog, OPERATOR, record.id, proof)
+    stored = proofs.attach_proof(catalog, OPERATOR, record.id, proof)
     assert stored.proof_file_name == "법원 영장.PDF"
     assert stored.proof_sha256 == proof.sha256
     assert stored.proof_size_bytes == len(b"%PDF-1.4 test")
@@ -372,9 +372,9 @@ def test_proof_stored_under_generated_name(catalog, config):
 
 def test_proof_rejects_empty_and_oversized(config):
     with pytest.raises(RecwatchError, match="is empty"):
-        requests.store_proof(config, 1, "a.pdf", b"")
+        proofs.store_proof(config, 1, "a.pdf", b"")
     with pytest.raises(RecwatchError, match="more than the limit of 4"):
-        requests.store_proof(config, 1, "a.pdf", b"12345", max_bytes=4)
+        proofs.store_proof(config, 1, "a.pdf", b"12345", max_bytes=4)
 
 
 # --- approvals ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 import panel as pn
 import param
 
-from pipeline import forms, handover, protected_copy, requests, returns
+from pipeline import forms, handover, proofs, protected_copy, requests, returns
 from pipeline.auth import mask_birth, mask_name, mask_phone
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import escape, format_duration, format_time
@@ -735,10 +735,10 @@ class RequestDetail(WorkflowPage):
         def store():
             user = self.acting_user("manage_requests")
             record = self._require_record()
-            stored = requests.store_proof(
+            stored = proofs.store_proof(
                 self.config, record.id, self.proof.filename or "", self.proof.value
             )
-            return requests.attach_proof(
+            return proofs.attach_proof(
                 self.catalog, user, record.id, stored, now=self.now()
             )
 

@@ -18,7 +18,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from pipeline import requests
+from pipeline import proofs, requests
 from pipeline.auth import mask_name, mask_phone
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import format_time
@@ -381,10 +381,10 @@ class RequestsPage(WorkflowPage):
                 self.catalog, user, record.id, self.candidates.value, now=self.now()
             )
         if self.proof.value:
-            stored = requests.store_proof(
+            stored = proofs.store_proof(
                 self.config, record.id, self.proof.filename or "", self.proof.value
             )
-            record = requests.attach_proof(
+            record = proofs.attach_proof(
                 self.catalog, user, record.id, stored, now=self.now()
             )
         return record
