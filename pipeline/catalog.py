@@ -161,15 +161,35 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 _LOCK_PID = re.compile(r"PID (\d+)")
 
 
+SNAPSHOT_SUFFIX = ".duckdb"
+MANIFEST_SUFFIX = ".manifest.json"
+"""A published snapshot ``NAME.duckdb`` has its manifest ``NAME.manifest.json``."""
+
+
+def snapshot_manifest(path: Path) -> Path:
+    """Return the path a snapshot's manifest would have beside ``path``."""
+    name = path.name.removesuffix(SNAPSHOT_SUFFIX)
+    return path.with_name(name + MANIFEST_SUFFIX)
+
+
 def connect(
     path: str | Path, *, read_only: bool = False, memory_mb: int | None = None
 ) -> duckdb.DuckDBPyConnection:
     """Open a catalog file, turning DuckDB's lock conflict into a clear error.
 
     ``memory_mb`` sets DuckDB's memory limit; None keeps DuckDB's default of 80 %
-    of the machine's memory.
+    of the machine's memory. A published snapshot opens only read-only: writing
+    to it would change evidence, and a purge run on it would delete live files
+    that the live catalog then reports missing.
     """
     path = Path(path)
+    if not read_only and snapshot_manifest(path).is_file():
+        raise RecwatchError(
+            f"{path} is a published snapshot (its manifest "
+            f"{snapshot_manifest(path).name} is beside it), and snapshots are only "
+            "read. Pass the live catalog to commands that write; read the snapshot "
+            "with `recwatch recordings --db` or `recwatch log verify --db`"
+        )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     config = dict(DUCKDB_CONFIG)

@@ -34,7 +34,13 @@ from typing import Any
 import duckdb
 
 from pipeline import accesslog, auth
-from pipeline.catalog import DUCKDB_CONFIG, Catalog
+from pipeline.catalog import (
+    DUCKDB_CONFIG,
+    MANIFEST_SUFFIX,
+    SNAPSHOT_SUFFIX,
+    Catalog,
+    snapshot_manifest,
+)
 from pipeline.config import Config
 from pipeline.errors import RecwatchError
 
@@ -42,8 +48,6 @@ logger = logging.getLogger(__name__)
 
 SNAPSHOT_DIR_NAME = "snapshots"
 SNAPSHOT_PREFIX = "catalog-"
-SNAPSHOT_SUFFIX = ".duckdb"
-MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_FORMAT = 1
 TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -134,8 +138,7 @@ def snapshot_dir(config: Config) -> Path:
 
 def manifest_path(snapshot_path: Path) -> Path:
     """Return the manifest path beside ``snapshot_path``."""
-    name = snapshot_path.name.removesuffix(SNAPSHOT_SUFFIX)
-    return snapshot_path.with_name(name + MANIFEST_SUFFIX)
+    return snapshot_manifest(snapshot_path)
 
 
 def list_snapshots(folder: Path) -> list[Path]:

@@ -306,6 +306,40 @@ def test_locked_listing_points_to_snapshot(tmp_path):
     assert from_snapshot.returncode == 0, from_snapshot.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["purge", "--apply"], id="purge"),
+        pytest.param(["ledger", "export", "--format", "csv"], id="ledger-export"),
+        pytest.param(["ingest", "--once", "SPOOL"], id="ingest"),
+    ],
+)
+def test_write_commands_refuse_snapshot(tmp_path, command):
+    config = tmp_path / "recwatch.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[recorders]]\nroot = "{tmp_path}/spool"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "spool").mkdir()
+    published = recwatch("snapshot", "--config", str(config), cwd=tmp_path)
+    snapshot = Path(published.stdout.strip().splitlines()[-1])
+    before = snapshot.read_bytes()
+    arguments = [
+        str(tmp_path / "spool") if part == "SPOOL" else part for part in command
+    ]
+    if command[0] == "ledger":
+        arguments += ["--out", str(tmp_path / "ledger.csv")]
+
+    result = recwatch(
+        *arguments, "--config", str(config), "--db", str(snapshot), cwd=tmp_path
+    )
+
+    assert result.returncode != 0
+    assert "is a published snapshot" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot.read_bytes() == before
+
+
 def test_analyze_prints_stats_without_catalog(tmp_path):
     path = tmp_path / "call.wav"
     sf.write(path, speechlike(3.0), RATE, subtype="ULAW")
