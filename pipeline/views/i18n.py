@@ -579,6 +579,9 @@ CODE_LABELS = {
         "purge": ("삭제(파기)", "purge"),
         "lines_import": ("회선 목록 가져오기", "lines import"),
         "view_page": ("화면 열람", "view page"),
+        "view_access_log": ("접속기록 열람", "view access log"),
+        "verify_access_log": ("접속기록 위변조 점검", "verify access log"),
+        "search_personal": ("개인정보 검색", "search personal data"),
         "change_settings": ("설정 변경", "change settings"),
     },
     "result": {
