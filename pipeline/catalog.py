@@ -206,7 +206,9 @@ def connect(
         raise CatalogLockedError(
             f"catalog {path} is in use by {holder}, usually the dashboard server "
             "(panel serve). Stop the server first, or use the dashboard, which "
-            "runs ingest itself while it is up"
+            "runs ingest itself while it is up",
+            path=str(path),
+            holder=holder,
         ) from None
 
 

@@ -74,17 +74,29 @@ def catalog_path(config: Config, db: Path | None) -> Path:
 def locked_message(
     error: CatalogLockedError, config: Config, *, reading: bool = False
 ) -> str:
-    """Return the lock error, naming the dashboard server when one runs.
+    """Return what a command says when another process holds the catalog.
 
-    A command that only reads (``reading``) is also pointed at the newest
-    snapshot, which it can read while the server keeps the catalog.
+    The message names the dashboard server when one runs. A command that only
+    reads (``reading``) is pointed at the newest snapshot, which it can read
+    while the server keeps the catalog; one that writes is told to stop the
+    server first.
     """
-    parts = [str(error)]
+    if not error.path:
+        return str(error)
     server = describe_server(config)
-    if server:
-        parts.append(server)
-    snapshot = newest_snapshot(config) if reading else None
-    if snapshot is not None:
+    parts = [f"catalog {error.path} is in use by {error.holder}"]
+    parts.append(server or "Usually that is the dashboard server (panel serve)")
+    if not reading:
+        parts.append("Stop it and run the command again")
+        return ". ".join(parts)
+    snapshot = newest_snapshot(config)
+    if snapshot is None:
+        minutes = config["snapshots.interval_s"] / 60
+        parts.append(
+            "No snapshot is published yet; the server publishes one at start and "
+            f"then every {minutes:.0f} minutes under {snapshot_dir(config)}"
+        )
+    else:
         path, taken_at = snapshot
         when = taken_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M %Z")
         parts.append(

@@ -24,6 +24,11 @@ class ConfigError(RecwatchError):
 class CatalogLockedError(RecwatchError):
     """The catalog file is held by another process, usually the dashboard server."""
 
+    def __init__(self, message: str, *, path: str = "", holder: str = ""):
+        super().__init__(message)
+        self.path = path
+        self.holder = holder
+
 
 class ProfileError(RecwatchError):
     """A file name or sidecar file does not fit the recorder's naming profile."""

@@ -65,10 +65,11 @@ def snapshot_command(
     try:
         catalog = Catalog(catalog_path(config, db))
     except CatalogLockedError as error:
+        minutes = config["snapshots.interval_s"] / 60
         hint = (
-            "The dashboard server publishes snapshots on its schedule, so use the "
-            f"newest one under {snapshots.snapshot_dir(config)}, or request one "
-            "from the dashboard"
+            "The dashboard server publishes snapshots on its schedule, every "
+            f"{minutes:.0f} minutes, so use the newest one under "
+            f"{snapshots.snapshot_dir(config)}"
         )
         raise fail(f"{locked_message(error, config)}. {hint}.") from None
     with catalog:

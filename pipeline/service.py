@@ -14,6 +14,7 @@ import atexit
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -198,12 +199,24 @@ def _write_server_file(config: Config) -> None:
         "pid": os.getpid(),
         "catalog": str(config.catalog_path),
         "started_at": datetime.now(UTC).isoformat(),
-        "port": os.environ.get("RECWATCH_PORT"),
+        "port": _served_port(),
     }
     path = _server_file(config)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(info), encoding="utf-8")
     os.replace(temporary, path)
+
+
+def _served_port() -> str | None:
+    """Return the port that ``panel serve`` was given, or None when unknown."""
+    arguments = sys.argv[1:]
+    for index, argument in enumerate(arguments):
+        if argument == "--port" and index + 1 < len(arguments):
+            return arguments[index + 1]
+        if argument.startswith("--port="):
+            return argument.split("=", 1)[1]
+    # panel serve listens on 5006 unless it is given a port.
+    return os.environ.get("RECWATCH_PORT") or ("5006" if "serve" in arguments else None)
 
 
 def _remove_server_file(config: Config) -> None:
@@ -224,8 +237,6 @@ def describe_server(config: Config) -> str | None:
     pid = info.get("pid")
     if not isinstance(pid, int) or not psutil.pid_exists(pid):
         return None
-    port = info.get("port") or "5006"
-    return (
-        f"The dashboard server (pid {pid}, http://127.0.0.1:{port}) owns the "
-        "catalog: use the dashboard, or stop the server and run the command again"
-    )
+    port = info.get("port")
+    where = f", http://127.0.0.1:{port}" if port else ""
+    return f"The dashboard server (pid {pid}{where}) holds it"

@@ -266,7 +266,7 @@ def test_ingest_refuses_catalog_owned_by_server(tmp_path):
         holder.wait()
     assert result.returncode == 1
     assert f"is in use by process {holder.pid}" in result.stderr
-    assert "Stop the server first" in result.stderr
+    assert "Stop it and run the command again" in result.stderr
 
 
 def test_locked_listing_points_to_snapshot(tmp_path):
@@ -453,3 +453,29 @@ def test_recordings_listing_is_logged(speech_spool, tmp_path):
     recordings_json(db, tmp_path)
     result = recwatch("log", "verify", "--db", str(db), cwd=tmp_path)
     assert "log: entries=1 intact=yes" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        pytest.param(["serve", "dashboard.py", "--port", "5871"], ":5871", id="port"),
+        pytest.param(
+            ["serve", "dashboard.py", "--port=5872"], ":5872", id="port-equals"
+        ),
+        pytest.param(["serve", "dashboard.py"], ":5006", id="panel-default"),
+    ],
+)
+def test_server_description_names_served_port(tmp_path, monkeypatch, argv, expected):
+    from conftest import make_config
+
+    from pipeline import service
+
+    config = make_config(tmp_path)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(sys, "argv", ["panel", *argv])
+    monkeypatch.delenv("RECWATCH_PORT", raising=False)
+    service._write_server_file(config)
+
+    described = service.describe_server(config)
+
+    assert f"(pid {os.getpid()}, http://127.0.0.1{expected})" in described
