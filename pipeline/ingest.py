@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -551,8 +552,35 @@ class Ingestor:
         # remove the entry, before submit() has even returned.
         with self._done_lock:
             self._in_flight[path] = None
-        future = self._executor.submit(run_job, self._job(path, known_sha256))
+        job = self._job(path, known_sha256)
+        try:
+            future = self._executor.submit(run_job, job)
+        except BrokenProcessPool:
+            # A worker died (killed, or crashed in a decoder), and a broken pool
+            # takes no more jobs, so ingest would stop for good without a new one.
+            if not self._replace_broken_pool():
+                with self._done_lock:
+                    self._in_flight.pop(path, None)
+                raise
+            future = self._executor.submit(run_job, job)
         future.add_done_callback(lambda done, path=path: self._collect(path, done))
+
+    def _replace_broken_pool(self) -> bool:
+        """Start a new analysis pool in place of a broken one this ingestor owns."""
+        if not self._owns_executor:
+            return False
+        broken = self._executor
+        self._executor = make_executor(
+            self.config["ingest.workers"], self._audio_options["notice_clip"]
+        )
+        broken.shutdown(wait=False, cancel_futures=True)
+        self.health.errors += 1
+        logger.error(
+            "an analysis worker died, so the analysis pool was restarted; the "
+            "files it was analysing get an error row and are analysed again at "
+            "the next scan. Check the system log for the killed process"
+        )
+        return True
 
     def _collect(self, path: str, future: Future) -> None:
         try:

@@ -7,8 +7,10 @@ where this process may not mount.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import signal
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -429,3 +431,29 @@ def test_closed_sessions_free_memory_and_cpu(tmp_path, chromium):
     assert idle_cpu < baseline_cpu + 0.05, (
         f"idle CPU {idle_cpu:.3f} s/s after the sessions, {baseline_cpu:.3f} before"
     )
+
+
+def test_killed_worker_pool_is_replaced(config, tmp_path):
+    first = write_call(config.recorders[0].root, datetime(2026, 12, 3, 9, 0))
+    with Catalog(config.catalog_path) as catalog:
+        ingestor = Ingestor(catalog, config)
+        ingestor.start()
+        try:
+            wait_until(lambda: catalog.query("SELECT count(*) FROM recordings")[0][0])
+            # The pool's worker processes, as the kernel's OOM killer would see them.
+            for process in list(ingestor._executor._processes.values()):
+                os.kill(process.pid, signal.SIGKILL)
+            second = write_call(
+                config.recorders[0].root, datetime(2026, 12, 3, 9, 5), seed=2
+            )
+            wait_until(
+                lambda: catalog.query(
+                    "SELECT count(*) FROM recordings WHERE path = ? AND error IS NULL",
+                    [str(second)],
+                )[0][0],
+                timeout_s=60,
+            )
+        finally:
+            ingestor.stop()
+    assert str(first) != str(second)
+    assert ingestor.health.errors >= 1
