@@ -32,6 +32,21 @@ DEMO_NOTICE_CLIP = Path(
 )
 
 
+# TOML's names for the types of the defaults, which users write in the file.
+_TYPE_NAMES = {
+    int: "a whole number",
+    float: "a number",
+    str: "text in quotes",
+    bool: "true or false",
+    list: "a list in brackets",
+}
+
+
+# Units that read well after a number in a message, and those that do not.
+_UNIT_WORDS = {"s": "seconds"}
+_UNITLESS = {"", "0-3", "ratio", "score"}
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration key: its TOML name, default, unit and check."""
@@ -53,17 +68,25 @@ class Setting:
         if not isinstance(value, expected_type) or (
             expected_type is int and isinstance(value, bool)
         ):
+            kind = _TYPE_NAMES.get(expected_type, expected_type.__name__)
             raise ConfigError(
-                f"invalid setting {self.key} = {value!r}: expected "
-                f"{expected_type.__name__} ({self.help})"
+                f"invalid setting {self.key} = {value!r}: expected {kind}"
+                f"{' of' if self._in_unit() else ''}{self._in_unit()} ({self.help})"
             )
         if self.check is not None:
             problem = self.check(value)
             if problem:
                 raise ConfigError(
                     f"invalid setting {self.key} = {value!r}: expected {problem}"
+                    f"{self._in_unit()}"
                 )
         return value
+
+    def _in_unit(self) -> str:
+        """Return the unit to name after an expected value, with a leading space."""
+        if self.unit in _UNITLESS:
+            return ""
+        return " " + _UNIT_WORDS.get(self.unit, self.unit)
 
 
 def _between(low: float, high: float) -> Callable[[Any], str | None]:

@@ -44,12 +44,12 @@ def test_toml_file_overrides_defaults(tmp_path, monkeypatch):
         ),
         pytest.param(
             {"retention": {"days": "30"}},
-            r"retention\.days = '30': expected int",
+            r"retention\.days = '30': expected a whole number of days",
             id="days-string",
         ),
         pytest.param(
             {"ingest": {"workers": True}},
-            r"ingest\.workers = True: expected int",
+            r"ingest\.workers = True: expected a whole number of processes",
             id="workers-bool",
         ),
         pytest.param(
