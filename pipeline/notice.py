@@ -215,7 +215,7 @@ def _reference_features(
         )
     features = log_mel(trimmed, sample_rate)
     normalised = _normalise_bands(features)
-    logger.info(
+    logger.debug(
         "notice reference computed: %.2f s of audio at %d Hz, %d frames",
         len(trimmed) / sample_rate,
         sample_rate,

@@ -17,7 +17,13 @@ import typer
 
 from pipeline import accesslog, auth
 from pipeline.catalog import Catalog
-from pipeline.cliutil import ConfigOption, DbOption, fail, load_cli_config, open_catalog
+from pipeline.cliutil import (
+    ConfigOption,
+    DbOption,
+    fail,
+    load_cli_config,
+    open_catalog,
+)
 from pipeline.config import Config
 from pipeline.errors import RecwatchError
 
@@ -71,7 +77,15 @@ def _log(catalog: Catalog, username: str, change: str) -> None:
 def list_command(config_path: ConfigOption = None) -> None:
     """Print each user with their roles and department."""
     config = load_cli_config(config_path)
-    for user in _store(config).list_users():
+    users = _store(config).list_users()
+    if not users:
+        typer.echo(
+            f"no users in {config['security.users_file']}. Add one with `recwatch "
+            "users add`; the embedded default creates its demo users when the "
+            "dashboard first shows its login page",
+            err=True,
+        )
+    for user in users:
         roles = ",".join(user.roles)
         typer.echo(f"{user.username}\t{roles}\t{user.department}\t{user.display_name}")
 
