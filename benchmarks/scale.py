@@ -697,6 +697,19 @@ def measure_purge(data_dir: Path, count: int, seconds: float) -> PurgeResult:
     return result
 
 
+def positive_float(text: str) -> float:
+    """Parse a command-line quantity that must be above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: expected a number above 0"
+        )
+    return value
+
+
 def positive_int(text: str) -> int:
     """Parse a command-line count that must be 1 or more."""
     try:
@@ -724,20 +737,32 @@ def main(argv: list[str] | None = None) -> None:
         "--quick", action="store_true", help="use 20,000 / 20 s / 3,000 files"
     )
     parser.add_argument(
-        "--files", type=positive_int, help="files in the reconciliation tree"
+        "--files",
+        type=positive_int,
+        help=f"files in the reconciliation tree (default {FULL['files']:,}, "
+        f"--quick {QUICK['files']:,})",
     )
     parser.add_argument(
-        "--seconds", type=float, help="seconds of arrivals in the latency run"
+        "--seconds",
+        type=positive_float,
+        help=f"seconds of arrivals in the latency run (default {FULL['seconds']:.0f},"
+        f" --quick {QUICK['seconds']:.0f})",
     )
     parser.add_argument(
-        "--rate", type=float, default=20.0, help="arrivals per second (default 20)"
+        "--rate",
+        type=positive_float,
+        default=20.0,
+        help="arrivals per second (default 20)",
     )
     parser.add_argument(
-        "--purge-files", type=positive_int, help="expired files to purge"
+        "--purge-files",
+        type=positive_int,
+        help=f"expired files to purge (default {FULL['purge_files']:,}, "
+        f"--quick {QUICK['purge_files']:,})",
     )
     parser.add_argument(
         "--purge-call-s",
-        type=float,
+        type=positive_float,
         default=1.0,
         help="seconds of 8 kHz 16-bit audio per purged file, 16 KB each (default 1)",
     )
@@ -758,6 +783,8 @@ def main(argv: list[str] | None = None) -> None:
     files = arguments.files or sizes["files"]
     seconds = arguments.seconds or sizes["seconds"]
     purge_files = arguments.purge_files or sizes["purge_files"]
+    if arguments.data_dir.exists() and not arguments.data_dir.is_dir():
+        parser.error(f"--data-dir {arguments.data_dir} is a file; expected a folder")
     arguments.data_dir.mkdir(parents=True, exist_ok=True)
 
     print("machine:", json.dumps(machine()))

@@ -103,3 +103,43 @@ def test_all_prints_final_ratios(tmp_path):
     assert re.fullmatch(
         r"ratios: reconcile/find=\S+ latency_p95=\S+s purge_100=\S+s", final
     )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(
+            ["latency", "--rate", "0"], "--rate: invalid value '0'", id="rate"
+        ),
+        pytest.param(
+            ["latency", "--seconds", "-1"], "--seconds: invalid value '-1'", id="secs"
+        ),
+        pytest.param(
+            ["purge", "--purge-call-s", "0"], "--purge-call-s: invalid", id="call"
+        ),
+        pytest.param(["reconcile", "--files", "0"], "--files: invalid count", id="n"),
+    ],
+)
+def test_bad_arguments_are_rejected(tmp_path, arguments, message):
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), *arguments, "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert message in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_data_dir_that_is_a_file_is_rejected(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "reconcile", "--data-dir", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert "is a file; expected a folder" in completed.stderr
