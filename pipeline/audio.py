@@ -724,9 +724,9 @@ class _SignalStats:
     def add(self, block: np.ndarray) -> None:
         """Add a block of shape (frames, channels)."""
         if self._head_length < self.head_frames:
-            kept = block[: self.head_frames - self._head_length]
-            self._head.append(self._as_float32(kept))
-            self._head_length += len(kept)
+            head_part = block[: self.head_frames - self._head_length]
+            self._head.append(self._as_float32(head_part))
+            self._head_length += len(head_part)
         self.frames += len(block)
         # NumPy reduces a contiguous last axis several times faster than the
         # strided first axis of a (frames, 2) block, so channels come first.
@@ -765,10 +765,10 @@ class _SignalStats:
         if not samples.shape[1]:
             return
         frames = samples.reshape(self.channels, -1, self.frame_length)
-        # float64 holds int16 codes, their squares and a frame's sums exactly, so
-        # the centred sum of squares, sum(x * x) - sum(x) ** 2 / n, loses nothing
-        # to cancellation on int16 codes. It costs one pass less than centring
-        # the frames first.
+        # float64 represents int16 codes, their squares and a frame's sums
+        # exactly, so the centred sum of squares, sum(x * x) - sum(x) ** 2 / n,
+        # loses nothing to cancellation on int16 codes. It costs one pass less
+        # than centring the frames first.
         values = frames.astype(np.float64)
         sums = values @ self._ones
         squares = np.einsum("ijk,ijk->ij", values, values)
