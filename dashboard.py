@@ -82,6 +82,13 @@ def _language() -> str:
     return language if language in LANGUAGES.values() else "ko"
 
 
+def browser_connected() -> bool:
+    """Return whether a browser is connected to this session (True outside one)."""
+    context = pn.state.curdoc.session_context if pn.state.curdoc else None
+    session = getattr(context, "session", None)
+    return session is None or session.connection_count > 0
+
+
 def login_required_notice() -> None:
     """Serve a page that shows only that a login is needed, in both languages."""
     template = pn.template.BootstrapTemplate(
@@ -147,9 +154,11 @@ def build_dashboard(service, user) -> None:
     pages: dict[str, object] = {}
     # Pages not on screen are refreshed when they are shown again, not on every tick.
     stale_pages: set[str] = set()
+    # The page is built from data as of now, so the first tick re-reads it only
+    # when the catalog changes or the minute turns, not unconditionally.
     last_refresh = {
         "version": catalog.version,
-        "minute": -1,
+        "minute": int(datetime.now(UTC).timestamp() // 60),
         "updated_at": datetime.now(UTC),
     }
     main = pn.Column(sizing_mode="stretch_width")
@@ -226,6 +235,10 @@ def build_dashboard(service, user) -> None:
         """
         if not session_alive():
             expire()
+            return
+        if not browser_connected():
+            # A closed tab's session lives on until Bokeh discards it, and its
+            # re-reads would only delay the pages of connected browsers.
             return
         version = catalog.version
         minute = int(datetime.now(UTC).timestamp() // 60)

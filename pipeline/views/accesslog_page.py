@@ -25,12 +25,15 @@ from pipeline.service import Service
 from pipeline.views.formatting import escape, format_time, format_times
 from pipeline.views.i18n import LABELS, code_label, code_labels, label
 from pipeline.views.session import client_addr, record_access
-from pipeline.views.table import TABLE_CSS
+from pipeline.views.table import TABLE_CSS, list_layout
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 ANOMALY_DAYS = 31
+# Heights of the secondary tables; each scrolls inside its box.
+ANOMALY_TABLE_HEIGHT_PX = 300
+REVIEW_TABLE_HEIGHT_PX = 240
 
 # The page's labels, added to the shared label table when this module is imported.
 ACCESS_LOG_LABELS = {
@@ -120,6 +123,19 @@ ENTRY_COLUMNS = (
     "detail",
     "anomaly",
 )
+# Entry column widths in pixels (see pipeline.views.table.RECORDING_WIDTHS).
+ENTRY_WIDTHS = {
+    "id": 70,
+    "at": 140,
+    "actor": 100,
+    "role": 150,
+    "client_addr": 110,
+    "action": 130,
+    "object": 170,
+    "result": 70,
+    "detail": 260,
+    "anomaly": 150,
+}
 
 
 @dataclass(frozen=True)
@@ -134,8 +150,11 @@ _chain_lock = threading.Lock()
 _last_chain_check: ChainCheck | None = None
 
 
-def _text_table(css_class: str) -> pn.widgets.Tabulator:
-    """Return a read-only table whose cells show plain, escaped text."""
+def _text_table(css_class: str, **options) -> pn.widgets.Tabulator:
+    """Return a read-only table whose cells show plain, escaped text.
+
+    ``options`` are further Tabulator options, ``list_layout()`` without any.
+    """
     return pn.widgets.Tabulator(
         value=pd.DataFrame(),
         show_index=False,
@@ -143,10 +162,10 @@ def _text_table(css_class: str) -> pn.widgets.Tabulator:
         sortable=False,
         selectable=False,
         pagination=None,
-        layout="fit_data_stretch",
         sizing_mode="stretch_width",
         css_classes=[css_class],
         stylesheets=[TABLE_CSS],
+        **(options or list_layout()),
     )
 
 
@@ -175,18 +194,31 @@ class AccessLogPage(pn.viewable.Viewer):
             width=140, css_classes=["al-recording"]
         )
         self.request_id = pn.widgets.TextInput(width=140, css_classes=["al-request"])
-        self._entries = _text_table("access-log-table")
+        self._entries = _text_table(
+            "access-log-table",
+            **{**list_layout(), "layout": "fit_data_stretch"},
+            widths=dict(ENTRY_WIDTHS),
+        )
         self._previous = pn.widgets.Button(name="◀", width=70, css_classes=["al-prev"])
         self._next = pn.widgets.Button(name="▶", width=70, css_classes=["al-next"])
         self._status = pn.pane.HTML("", css_classes=["al-status"], sizing_mode=None)
-        self._anomalies = _text_table("anomaly-table")
+        # The anomalies and reviews are read after the entries are shown (see
+        # _show_secondary), so they wait behind a loading spinner until then.
+        self._secondary_shown = False
+        self._anomalies = _text_table(
+            "anomaly-table", **list_layout(ANOMALY_TABLE_HEIGHT_PX)
+        )
+        self._anomalies.loading = True
         self._no_anomalies = pn.pane.HTML("", css_classes=["al-no-anomalies"])
         self._chain = pn.pane.HTML("", css_classes=["chain-status"])
         self._verify = pn.widgets.Button(
             button_type="primary", css_classes=["verify-chain"]
         )
         self._unreviewed = pn.pane.HTML("", css_classes=["unreviewed-months"])
-        self._reviews = _text_table("reviews-table")
+        self._reviews = _text_table(
+            "reviews-table", **list_layout(REVIEW_TABLE_HEIGHT_PX)
+        )
+        self._reviews.loading = True
         self._month = pn.widgets.Select(
             options=[], width=160, css_classes=["review-month"]
         )
@@ -257,6 +289,7 @@ class AccessLogPage(pn.viewable.Viewer):
             object_ids=("accesslog",),
         )
         self._relabel()
+        pn.state.onload(self._show_secondary)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
@@ -312,9 +345,19 @@ class AccessLogPage(pn.viewable.Viewer):
             },
         }
         self._show_entries(cursor)
-        self._show_anomalies(cursor)
         self._show_chain()
+        if self._secondary_shown:
+            self._show_anomalies(cursor)
+            self._show_reviews(cursor)
+
+    def _show_secondary(self) -> None:
+        """Read the anomalies and the monthly reviews for the first time."""
+        self._secondary_shown = True
+        cursor = self._service.catalog.cursor()
+        self._show_anomalies(cursor)
         self._show_reviews(cursor)
+        self._anomalies.loading = False
+        self._reviews.loading = False
 
     def _first_page(self, *_events) -> None:
         self._page = 1

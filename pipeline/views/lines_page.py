@@ -19,6 +19,7 @@ from pipeline import lines
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import format_times
 from pipeline.views.i18n import LABELS
+from pipeline.views.table import list_layout
 from pipeline.views.workflow_base import WorkflowPage, plain_table
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,9 @@ class LinesPage(WorkflowPage):
         }
         self._empty = pn.pane.HTML("")
         self.table = plain_table("lines-table")
-        self.table.param.update(pagination="remote", page_size=ROWS_PER_PAGE)
+        self.table.param.update(
+            pagination="remote", page_size=ROWS_PER_PAGE, **list_layout(tooltips=False)
+        )
         self.upload = pn.widgets.FileInput(accept=".csv", css_classes=["lines-csv"])
         self.import_button = pn.widgets.Button(
             color="primary", css_classes=["import-lines"]
@@ -90,7 +93,9 @@ class LinesPage(WorkflowPage):
         )
         self._none_unapproved = pn.pane.HTML("")
         self.unapproved = plain_table("unapproved-table")
-        self.unapproved.param.update(pagination="remote", page_size=ROWS_PER_PAGE)
+        self.unapproved.param.update(
+            pagination="remote", page_size=ROWS_PER_PAGE, **list_layout(tooltips=False)
+        )
         self.unapproved.style.apply(_red, axis=1)
         self._layout = pn.Column(
             self.alert,

@@ -60,6 +60,8 @@ class RecordingsPage(pn.viewable.Viewer):
             css_class="recordings-table",
             mask_personal=not personal,
             on_rows=self._log_rows,
+            # _apply_filters() below reads the first page, once.
+            read=False,
             language=self.language,
         )
         self._filters_title = pn.pane.Markdown("", margin=(10, 10, 0, 10))

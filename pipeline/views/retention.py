@@ -77,12 +77,34 @@ class RetentionPage(pn.viewable.Viewer):
         self._warning = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["overdue-warning"]
         )
-        self._expiry_chart = pn.pane.HoloViews(
-            None, sizing_mode="stretch_width", height=320
+        # Each chart is a stacked bar chart of a few hundred Bokeh models, which
+        # took the browser seconds to lay out before the lists showed. So the
+        # charts share tabs that render on demand, and the first one is drawn
+        # only after the page is shown; until then it shows a loading spinner.
+        self._charts = {
+            "by_expiry_day": pn.pane.HoloViews(
+                None, sizing_mode="stretch_width", height=320, loading=True
+            ),
+            "by_line": pn.pane.HoloViews(
+                None, sizing_mode="stretch_width", min_height=200, loading=True
+            ),
+            "by_department": pn.pane.HoloViews(
+                None, sizing_mode="stretch_width", min_height=200, loading=True
+            ),
+        }
+        # Charts whose data changed since they were drawn: the visible one is
+        # drawn again at once, the others when their tab is opened.
+        self._stale_charts = set(self._charts)
+        self._charts_shown = False
+        self._chart_tabs = pn.Tabs(
+            *self._chart_tab_items(),
+            dynamic=True,
+            sizing_mode="stretch_width",
+            css_classes=["retention-charts"],
         )
-        self._line_chart = pn.pane.HoloViews(None, sizing_mode="stretch_width")
-        self._department_chart = pn.pane.HoloViews(None, sizing_mode="stretch_width")
+        self._chart_tabs.param.watch(self._on_tab, "active")
 
+        # Both lists are read by refresh() below, once.
         self._due = RecordingTable(
             catalog,
             config,
@@ -92,6 +114,7 @@ class RetentionPage(pn.viewable.Viewer):
             css_class="due-table",
             mask_personal=not personal,
             on_rows=log_rows,
+            read=False,
             language=self.language,
         )
         self._overdue = RecordingTable(
@@ -103,37 +126,18 @@ class RetentionPage(pn.viewable.Viewer):
             css_class="overdue-table",
             mask_personal=not personal,
             on_rows=log_rows,
+            read=False,
             language=self.language,
         )
 
         self._titles = {
             key: pn.pane.Markdown("", margin=(10, 10, 0, 10))
-            for key in (
-                "by_expiry_day",
-                "by_line",
-                "by_department",
-                "overdue_list",
-                "due_list",
-            )
+            for key in ("overdue_list", "due_list")
         }
 
         self._layout = pn.Column(
             self._warning,
-            self._titles["by_expiry_day"],
-            self._expiry_chart,
-            pn.Row(
-                pn.Column(
-                    self._titles["by_line"],
-                    self._line_chart,
-                    sizing_mode="stretch_width",
-                ),
-                pn.Column(
-                    self._titles["by_department"],
-                    self._department_chart,
-                    sizing_mode="stretch_width",
-                ),
-                sizing_mode="stretch_width",
-            ),
+            self._chart_tabs,
             self._titles["overdue_list"],
             self._overdue,
             self._titles["due_list"],
@@ -141,13 +145,16 @@ class RetentionPage(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
         self.refresh()
+        pn.state.onload(self._show_charts)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
 
-    @param.depends("language", watch=True)
+    def _chart_tab_items(self) -> list[tuple[str, pn.pane.HoloViews]]:
+        return [(label(key, self.language), pane) for key, pane in self._charts.items()]
+
     def refresh(self) -> None:
-        """Read the charts and both lists from the catalog again."""
+        """Read the warning, both lists and the visible chart from the catalog."""
         language = self.language
         config = self._service.config
         cursor = self._service.catalog.cursor()
@@ -158,15 +165,44 @@ class RetentionPage(pn.viewable.Viewer):
         self._warning.object = label("overdue_warning", language, count=overdue)
         self._warning.visible = overdue > 0
 
-        self._expiry_chart.object = self._expiry(cursor, language)
-        self._line_chart.object = self._grouped(cursor, "line", language)
-        self._department_chart.object = self._grouped(cursor, "department", language)
         for table in (self._overdue, self._due):
             if table.language == language:
                 table.refresh()
             else:
                 # A language change makes the table refresh itself.
                 table.language = language
+        self._stale_charts = set(self._charts)
+        if self._charts_shown:
+            self._draw_active_chart()
+
+    @param.depends("language", watch=True)
+    def _on_language(self) -> None:
+        active = self._chart_tabs.active
+        self._chart_tabs[:] = self._chart_tab_items()
+        self._chart_tabs.active = active
+        self.refresh()
+
+    def _show_charts(self) -> None:
+        self._charts_shown = True
+        self._draw_active_chart()
+
+    def _on_tab(self, _event) -> None:
+        if self._charts_shown:
+            self._draw_active_chart()
+
+    def _draw_active_chart(self) -> None:
+        key = list(self._charts)[self._chart_tabs.active]
+        if key not in self._stale_charts:
+            return
+        cursor = self._service.catalog.cursor()
+        pane = self._charts[key]
+        if key == "by_expiry_day":
+            pane.object = self._expiry(cursor, self.language)
+        else:
+            group = "line" if key == "by_line" else "department"
+            pane.object = self._grouped(cursor, group, self.language)
+        pane.loading = False
+        self._stale_charts.discard(key)
 
     def _expiry(self, cursor, language: str):
         frame = _label_states(

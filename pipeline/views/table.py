@@ -35,6 +35,47 @@ TABLE_CSS = """
 .tabulator .tabulator-cell { padding: 4px 6px; }
 """
 
+# Tabulator's fit_data layouts measure every cell of a column without a set
+# width, and Panel redraws a table after each resize while the page settles,
+# which took about 0.5 s per 50-row table in headless Chromium
+# (benchmarks/dashboard_scale.py). Set widths need no measuring, and a fixed
+# height lets Tabulator's virtual renderer draw only the rows in view, which
+# about halved that time.
+LIST_HEIGHT_PX = 560
+
+
+def list_layout(height: int = LIST_HEIGHT_PX, *, tooltips: bool = True) -> dict:
+    """Return the Tabulator options of a list table that renders fast.
+
+    Columns share the table's width unless the table gets ``widths``. The
+    ``tooltips`` option can only be given to the constructor, so leave it out
+    when the options update an existing table.
+    """
+    options: dict = {"layout": "fit_columns", "height": height}
+    if tooltips:
+        # A cut-off cell shows its whole text on hover.
+        options["configuration"] = {"columnDefaults": {"tooltip": True}}
+    return options
+
+
+# Column widths in pixels that fit a bold local time, a Korean header and a
+# FreePBX file name at 13 px; wider than the page, the table scrolls sideways.
+RECORDING_WIDTHS = {
+    "start_time": 140,
+    "line": 60,
+    "department": 130,
+    "direction": 60,
+    "other_party": 120,
+    "duration": 80,
+    "codec": 80,
+    "silence": 80,
+    "state": 85,
+    "expires": 140,
+    "flags": 140,
+    "error": 140,
+    "file_name": 330,
+}
+
 
 def _row_style(row: pd.Series) -> list[str]:
     # An overdue row breaks the retention rule, so the whole row is red. Other
@@ -69,10 +110,13 @@ class RecordingTable(pn.viewable.Viewer):
         css_class: str = "recordings-table",
         mask_personal: bool = True,
         on_rows: Callable[[int], object] | None = None,
+        read: bool = True,
         **params,
     ):
         """``mask_personal`` masks phone numbers, and ``on_rows(count)`` runs after
-        each read that shows rows, for the view_personal access-log entry."""
+        each read that shows rows, for the view_personal access-log entry. With
+        ``read=False`` the table stays empty until :meth:`refresh` or
+        :meth:`set_query`, so a page that reads its data itself reads it once."""
         super().__init__(**params)
         self._mask_personal = mask_personal
         self._on_rows = on_rows
@@ -91,11 +135,12 @@ class RecordingTable(pn.viewable.Viewer):
             sortable=False,
             selectable=False,
             pagination=None,
-            layout="fit_data_stretch",
             hidden_columns=list(HIDDEN_COLUMNS),
+            widths=dict(RECORDING_WIDTHS),
             sizing_mode="stretch_width",
             css_classes=[css_class],
             stylesheets=[TABLE_CSS],
+            **{**list_layout(), "layout": "fit_data_stretch"},
         )
         self._table.style.apply(_row_style, axis=1)
 
@@ -114,7 +159,8 @@ class RecordingTable(pn.viewable.Viewer):
             pn.Row(self._previous, self._status, self._next, sizing_mode=None),
             sizing_mode="stretch_width",
         )
-        self.refresh()
+        if read:
+            self.refresh()
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
