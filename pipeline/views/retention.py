@@ -95,7 +95,8 @@ class RetentionPage(pn.viewable.Viewer):
         # Charts whose data changed since they were drawn: the visible one is
         # drawn again at once, the others when their tab is opened.
         self._stale_charts = set(self._charts)
-        self._charts_shown = False
+        # False until the page is shown: only the overdue list is read before.
+        self._secondary_shown = False
         self._chart_tabs = pn.Tabs(
             *self._chart_tab_items(),
             dynamic=True,
@@ -104,7 +105,8 @@ class RetentionPage(pn.viewable.Viewer):
         )
         self._chart_tabs.param.watch(self._on_tab, "active")
 
-        # Both lists are read by refresh() below, once.
+        # refresh() below reads the overdue list, and _show_secondary() reads the
+        # due list, which starts below the first screen, once the page is shown.
         self._due = RecordingTable(
             catalog,
             config,
@@ -117,6 +119,7 @@ class RetentionPage(pn.viewable.Viewer):
             read=False,
             language=self.language,
         )
+        self._due.loading = True
         self._overdue = RecordingTable(
             catalog,
             config,
@@ -145,7 +148,7 @@ class RetentionPage(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
         self.refresh()
-        pn.state.onload(self._show_charts)
+        pn.state.onload(self._show_secondary)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
@@ -165,14 +168,17 @@ class RetentionPage(pn.viewable.Viewer):
         self._warning.object = label("overdue_warning", language, count=overdue)
         self._warning.visible = overdue > 0
 
-        for table in (self._overdue, self._due):
+        tables = (
+            [self._overdue, self._due] if self._secondary_shown else [self._overdue]
+        )
+        for table in tables:
             if table.language == language:
                 table.refresh()
             else:
                 # A language change makes the table refresh itself.
                 table.language = language
         self._stale_charts = set(self._charts)
-        if self._charts_shown:
+        if self._secondary_shown:
             self._draw_active_chart()
 
     @param.depends("language", watch=True)
@@ -182,12 +188,16 @@ class RetentionPage(pn.viewable.Viewer):
         self._chart_tabs.active = active
         self.refresh()
 
-    def _show_charts(self) -> None:
-        self._charts_shown = True
+    def _show_secondary(self) -> None:
+        """Read the due list and draw the visible chart for the first time."""
+        self._secondary_shown = True
+        self._due.language = self.language
+        self._due.refresh()
+        self._due.loading = False
         self._draw_active_chart()
 
     def _on_tab(self, _event) -> None:
-        if self._charts_shown:
+        if self._secondary_shown:
             self._draw_active_chart()
 
     def _draw_active_chart(self) -> None:

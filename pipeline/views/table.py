@@ -166,6 +166,15 @@ class RecordingTable(pn.viewable.Viewer):
         return self._layout
 
     @property
+    def loading(self) -> bool:
+        """Whether the table shows a loading spinner over its rows."""
+        return self._table.loading
+
+    @loading.setter
+    def loading(self, value: bool) -> None:
+        self._table.loading = value
+
+    @property
     def total(self) -> int:
         """Number of recordings that match the current filter."""
         return self._total
