@@ -175,6 +175,29 @@ def test_retention_lists_overdue_calls(server: browser.Server, page: Page):
     expect(page.locator(".overdue-warning div").first).to_contain_text("보존기간")
 
 
+def test_retention_loads_due_list_after_render(server: browser.Server, page: Page):
+    open_page(page, server, "retention")
+    due_rows = page.locator(".due-table .tabulator-row")
+    expect(due_rows.first).to_be_visible(timeout=RENDER_WAIT_MS)
+    assert "2902" in column_texts(page, ".due-table", "line")
+    assert set(column_texts(page, ".due-table", "state")) == {"만료 임박"}
+
+
+def test_retention_chart_tabs_draw_on_open(server: browser.Server, page: Page):
+    open_page(page, server, "retention")
+    charts = page.locator(".retention-charts")
+    tabs = charts.locator(".bk-tab")
+    expect(tabs).to_have_count(3)
+    expect(tabs.nth(0)).to_have_text("만료일별 녹취파일")
+    first_chart = page.locator(".chart-by-expiry-day")
+    expect(first_chart.locator("canvas").first).to_be_visible(timeout=RENDER_WAIT_MS)
+    tabs.nth(2).click()
+    expect(tabs.nth(2)).to_have_class(re.compile(r"\bbk-active\b"))
+    chart = page.locator(".chart-by-department")
+    expect(chart.locator("canvas").first).to_be_visible(timeout=RENDER_WAIT_MS)
+    assert app_tracebacks(server) == []
+
+
 # -- filters -----------------------------------------------------------------------
 
 

@@ -82,15 +82,14 @@ class RetentionPage(pn.viewable.Viewer):
         # charts share tabs that render on demand, and the first one is drawn
         # only after the page is shown; until then it shows a loading spinner.
         self._charts = {
-            "by_expiry_day": pn.pane.HoloViews(
-                None, sizing_mode="stretch_width", height=320, loading=True
-            ),
-            "by_line": pn.pane.HoloViews(
-                None, sizing_mode="stretch_width", min_height=200, loading=True
-            ),
-            "by_department": pn.pane.HoloViews(
-                None, sizing_mode="stretch_width", min_height=200, loading=True
-            ),
+            key: pn.pane.HoloViews(
+                None,
+                sizing_mode="stretch_width",
+                loading=True,
+                css_classes=[f"chart-{key.replace('_', '-')}"],
+                **({"height": 320} if key == "by_expiry_day" else {"min_height": 200}),
+            )
+            for key in ("by_expiry_day", "by_line", "by_department")
         }
         # Charts whose data changed since they were drawn: the visible one is
         # drawn again at once, the others when their tab is opened.
