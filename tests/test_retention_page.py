@@ -1,7 +1,7 @@
 """Tests of the retention page's reads: lists at once, each chart when shown.
 
 Outside a served document ``pn.state.onload`` runs its callback at once, so a
-page built here is in the state a browser sees after the first render.
+page built here is in the state that a browser shows after the first render.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ AGES = {35.0: "overdue", 28.5: "due", 1.0: "active"}
 
 @pytest.fixture
 def service(config, catalog: Catalog, tmp_path: Path) -> Iterator[Service]:
-    """Return an unstarted Service whose catalog holds one call per state."""
+    """Return an unstarted Service whose catalog contains one call per state."""
     now = datetime.now(UTC)
     for seed, age_days in enumerate(AGES):
         add_recording(

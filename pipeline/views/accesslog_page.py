@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 ANOMALY_DAYS = 31
-# Heights of the secondary tables; each scrolls inside its box.
+# Heights of the secondary tables, which scroll inside these boxes.
 ANOMALY_TABLE_HEIGHT_PX = 300
 REVIEW_TABLE_HEIGHT_PX = 240
 

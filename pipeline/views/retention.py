@@ -79,8 +79,8 @@ class RetentionPage(pn.viewable.Viewer):
         )
         # Each chart is a stacked bar chart of a few hundred Bokeh models, which
         # took the browser seconds to lay out before the lists showed. So the
-        # charts share tabs that render on demand, and the first one is drawn
-        # only after the page is shown; until then it shows a loading spinner.
+        # charts share tabs that render on demand. The first one is drawn after
+        # the page is shown and shows a loading spinner until then.
         self._charts = {
             key: pn.pane.HoloViews(
                 None,
@@ -91,10 +91,11 @@ class RetentionPage(pn.viewable.Viewer):
             )
             for key in ("by_expiry_day", "by_line", "by_department")
         }
-        # Charts whose data changed since they were drawn: the visible one is
-        # drawn again at once, the others when their tab is opened.
+        # Charts whose data changed since they were drawn. The visible one is
+        # drawn again at once, and the others when their tab is opened.
         self._stale_charts = set(self._charts)
-        # False until the page is shown: only the overdue list is read before.
+        # False until the page is shown, because only the overdue list is read
+        # before that.
         self._secondary_shown = False
         self._chart_tabs = pn.Tabs(
             *self._chart_tab_items(),

@@ -59,7 +59,7 @@ def list_layout(height: int = LIST_HEIGHT_PX, *, tooltips: bool = True) -> dict:
 
 
 # Column widths in pixels that fit a bold local time, a Korean header and a
-# FreePBX file name at 13 px; wider than the page, the table scrolls sideways.
+# FreePBX file name at 13 px. A table wider than the page scrolls sideways.
 RECORDING_WIDTHS = {
     "start_time": 140,
     "line": 60,
