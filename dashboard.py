@@ -22,7 +22,7 @@ from pipeline.views.accesslog_page import AccessLogPage
 from pipeline.views.formatting import escape, format_time
 from pipeline.views.health import health_html
 from pipeline.views.holds_page import HoldsPage
-from pipeline.views.i18n import LANGUAGES, label
+from pipeline.views.i18n import LANGUAGES, code_labels, label
 from pipeline.views.ledger_page import LedgerPage
 from pipeline.views.lines_page import LinesPage
 from pipeline.views.overview import OverviewPage
@@ -194,7 +194,8 @@ def build_dashboard(service, user) -> None:
         updated = format_time(last_refresh["updated_at"], config.tz)
         account.object = (
             f'<div class="current-user"><b>{escape(user.display_name)}</b> '
-            f"({escape(user.username)}, {escape(', '.join(user.roles))})</div>"
+            f"({escape(user.username)}, "
+            f"{escape(code_labels('role', user.roles, lang))})</div>"
             f'<a class="logout-link" href="/logout">{label("logout", lang)}</a>'
         )
         status.object = (

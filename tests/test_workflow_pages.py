@@ -1020,3 +1020,19 @@ def test_purge_refused_for_approver(service):
     assert not page._actions.visible
     assert page.dry_run() is None
     assert "'purge'" in alert_text(page)
+
+
+def test_chosen_flag_keeps_its_chip_in_english(service):
+    from pipeline.views.recordings import RecordingsPage
+
+    page = RecordingsPage(service, user=OPERATOR)
+    page._flag_codes = ["empty", "truncated"]
+    page._label_flags()
+    page.flags.value = ["empty"]
+    model = page.flags.get_root()
+    assert model.value == ["빈 파일"]
+
+    page.language = "en"
+
+    assert model.value == ["empty file"]
+    assert page.flags.value == ["empty"]

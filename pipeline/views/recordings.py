@@ -154,6 +154,10 @@ class RecordingsPage(pn.viewable.Viewer):
         self.flags.options = {
             code_label("flag", code, self.language): code for code in codes
         }
+        if self.flags.value:
+            # The browser shows chosen flags by their names, and keeps the old
+            # names until the value is sent again.
+            self.flags.param.trigger("value")
 
     @param.depends("language", watch=True)
     def _relabel(self) -> None:
