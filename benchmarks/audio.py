@@ -223,7 +223,7 @@ def time_pool(
     ):
         # Start and warm every worker before timing, so process start-up is not counted.
         list(pool.map(time.sleep, [0.5] * workers))
-        # A GSM file costs about 15 times a PCM file of the same length, so the
+        # A GSM file costs about 20 times a PCM file of the same length, so the
         # measured cost orders the queue, not the call length.
         ordered = sorted(files, key=lambda file: -costs[file.path])
         start = time.perf_counter()
