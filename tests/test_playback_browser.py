@@ -21,6 +21,7 @@ from request_fixtures import ADMIN, OPERATOR, approve_all, sample_form
 
 from pipeline import protected_copy, requests
 from pipeline.catalog import Catalog
+from pipeline.views.i18n import code_label
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -108,11 +109,16 @@ def test_operator_plays_with_reason(server: browser.Server, page: Page):
     expect(page.locator(".access-log-table").first).to_be_visible(
         timeout=RENDER_WAIT_MS
     )
-    page.locator(".al-action select").select_option(label="play")
+    page.locator(".al-action select").select_option(
+        label=code_label("action", "play", "ko")
+    )
     table = page.locator(".access-log-table")
     # Newest first: the play with a reason, then the attempt without one.
     results = table.locator(".tabulator-cell[tabulator-field='result']")
-    expect(results).to_have_text(["ok", "denied"], timeout=RENDER_WAIT_MS)
+    expect(results).to_have_text(
+        [code_label("result", "ok", "ko"), code_label("result", "denied", "ko")],
+        timeout=RENDER_WAIT_MS,
+    )
     actors = table.locator(".tabulator-cell[tabulator-field='actor']")
     expect(actors).to_have_text(["operator", "operator"])
 
