@@ -195,6 +195,8 @@ class Ingestor:
         self._folders_to_scan: set[str] = set()
         self._reconcile_reasons: list[str] = []
         self._in_flight: dict[str, None] = {}
+        # Files whose job failed once because a worker died, retried only once.
+        self._crashed: set[str] = set()
         self._done: list[JobResult] = []
         self._done_lock = threading.Lock()
         self._wakeup = threading.Condition()
@@ -585,23 +587,45 @@ class Ingestor:
     def _collect(self, path: str, future: Future) -> None:
         try:
             result = future.result()
+        except BrokenProcessPool as error:
+            # Every job of a pool fails when one of its workers dies, so the file
+            # is queued once more for the new pool. A file that kills its worker
+            # again gets the error row below.
+            with self._done_lock:
+                retry = path not in self._crashed
+                self._crashed.add(path)
+                if retry:
+                    self._in_flight.pop(path, None)
+            if retry:
+                logger.warning(
+                    "analysis worker died while %s was queued or analysed; it is "
+                    "analysed again",
+                    redact(path),
+                )
+                self.notify(path, closed=True)
+                return
+            result = self._worker_failed(path, error)
         except Exception as error:  # the worker died or could not run the job
-            logger.exception("analysis worker failed on %s", redact(path))
-            result = JobResult(
-                path=path,
-                root=str(self._root_for(path).root),
-                outcome="analysed",
-                error=(
-                    f"analysis worker failed on {path}: {type(error).__name__}: "
-                    f"{error}; the file is tried again on the next scan"
-                ),
-                flags=["analysis_failed"],
-            )
+            result = self._worker_failed(path, error)
         with self._done_lock:
             self._done.append(result)
             self._in_flight.pop(path, None)
         with self._wakeup:
             self._wakeup.notify_all()
+
+    def _worker_failed(self, path: str, error: Exception) -> JobResult:
+        """Return the error row of a file whose job failed outside ``run_job``."""
+        logger.error("analysis worker failed on %s", redact(path), exc_info=error)
+        return JobResult(
+            path=path,
+            root=str(self._root_for(path).root),
+            outcome="analysed",
+            error=(
+                f"analysis worker failed on {path}: {type(error).__name__}: "
+                f"{error}; the file is tried again on the next scan"
+            ),
+            flags=["analysis_failed"],
+        )
 
     def _flush(self, *, force: bool) -> None:
         with self._done_lock:
