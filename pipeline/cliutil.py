@@ -74,7 +74,7 @@ def catalog_path(config: Config, db: Path | None) -> Path:
 def locked_message(
     error: CatalogLockedError, config: Config, *, reading: bool = False
 ) -> str:
-    """Return what a command says when another process holds the catalog.
+    """Return the message a command prints when another process has the catalog.
 
     The message names the dashboard server when one runs. A command that only
     reads (``reading``) is pointed at the newest snapshot, which it can read

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -10,6 +11,7 @@ import struct
 import subprocess
 import sys
 import unicodedata
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -243,9 +245,9 @@ def test_bad_input_durations_come_from_data_present(tmp_path):
     assert records[silent]["peak_dbfs"] == -120.0
 
 
-def test_ingest_refuses_catalog_owned_by_server(tmp_path):
-    db = tmp_path / "catalog.duckdb"
-    (tmp_path / "spool").mkdir()
+@contextlib.contextmanager
+def hold_catalog(db: Path) -> Iterator[subprocess.Popen]:
+    """Keep ``db`` open in another process, as the dashboard server does."""
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -258,47 +260,46 @@ def test_ingest_refuses_catalog_owned_by_server(tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "ready"
-        result = recwatch(
-            "ingest", "--once", str(tmp_path / "spool"), "--db", str(db), cwd=tmp_path
-        )
+        yield holder
     finally:
         holder.kill()
         holder.wait()
+
+
+def write_spool_config(base: Path) -> Path:
+    """Write a config with its data folder and one empty spool under ``base``."""
+    config = base / "recwatch.toml"
+    config.write_text(
+        f'data_dir = "{base / "data"}"\n[[recorders]]\nroot = "{base}/spool"\n',
+        encoding="utf-8",
+    )
+    (base / "spool").mkdir()
+    return config
+
+
+def test_ingest_refuses_catalog_owned_by_server(tmp_path):
+    db = tmp_path / "catalog.duckdb"
+    (tmp_path / "spool").mkdir()
+    with hold_catalog(db) as holder:
+        result = recwatch(
+            "ingest", "--once", str(tmp_path / "spool"), "--db", str(db), cwd=tmp_path
+        )
     assert result.returncode == 1
     assert f"is in use by process {holder.pid}" in result.stderr
     assert "Stop it and run the command again" in result.stderr
 
 
 def test_locked_listing_points_to_snapshot(tmp_path):
-    config = tmp_path / "recwatch.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n[[recorders]]\nroot = "{tmp_path}/spool"\n',
-        encoding="utf-8",
-    )
-    (tmp_path / "spool").mkdir()
+    config = write_spool_config(tmp_path)
     published = recwatch("snapshot", "--config", str(config), cwd=tmp_path)
     assert published.returncode == 0, published.stderr
     snapshot = published.stdout.strip().splitlines()[-1]
     db = tmp_path / "data" / "catalog.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pipeline.catalog import Catalog;"
-            f" c = Catalog({str(db)!r}); print('ready', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with hold_catalog(db) as holder:
         locked = recwatch("recordings", "--config", str(config), cwd=tmp_path)
         from_snapshot = recwatch(
             "recordings", "--config", str(config), "--db", snapshot, cwd=tmp_path
         )
-    finally:
-        holder.kill()
-        holder.wait()
     assert locked.returncode == 1
     assert f"is in use by process {holder.pid}" in locked.stderr
     assert "pass the newest snapshot, taken 20" in locked.stderr
@@ -315,12 +316,7 @@ def test_locked_listing_points_to_snapshot(tmp_path):
     ],
 )
 def test_write_commands_refuse_snapshot(tmp_path, command):
-    config = tmp_path / "recwatch.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n[[recorders]]\nroot = "{tmp_path}/spool"\n',
-        encoding="utf-8",
-    )
-    (tmp_path / "spool").mkdir()
+    config = write_spool_config(tmp_path)
     published = recwatch("snapshot", "--config", str(config), cwd=tmp_path)
     snapshot = Path(published.stdout.strip().splitlines()[-1])
     before = snapshot.read_bytes()
