@@ -22,6 +22,7 @@ from audio_fixtures import (
     write_wav,
 )
 
+from pipeline import audio
 from pipeline.audio import DBFS_FLOOR, RawFormat, analyze_file
 from pipeline.errors import AudioError, ConfigError, UnsupportedCodecError
 
@@ -37,6 +38,12 @@ def no_ffmpeg(tmp_path, monkeypatch):
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
+
+
+@pytest.fixture
+def ten_second_blocks(monkeypatch):
+    """Decode in 10 s blocks, so that short test files span several blocks."""
+    monkeypatch.setattr(audio, "BLOCK_SECONDS", 10.0)
 
 
 # -- signals with known levels ----------------------------------------------------
@@ -157,8 +164,8 @@ def test_silence_ratio_and_longest_run(tmp_path):
     assert result["flags"] == []
 
 
-def test_silence_run_across_blocks(tmp_path):
-    # Decoding goes in 10 s blocks, so this 5 s pause spans a block boundary.
+def test_silence_run_across_blocks(tmp_path, ten_second_blocks):
+    # This 5 s pause spans the boundary between the first two blocks.
     signal = np.concatenate([sine(8.0), np.zeros(5 * RATE), sine(2.0)])
     path = write_wav(tmp_path / "long-pause.wav", signal)
 
@@ -569,7 +576,7 @@ def test_zero_sample_rate_header(tmp_path):
     assert info.value.flags == ("header_incomplete",)
 
 
-def test_long_file_frames_exact(tmp_path):
+def test_long_file_frames_exact(tmp_path, ten_second_blocks):
     rng = np.random.default_rng(5)
     signal = rng.uniform(-0.5, 0.5, size=(25 * RATE + 37, 2))
     path = write_wav(tmp_path / "long.wav", signal)
@@ -599,7 +606,7 @@ def test_silence_runs_match_frame_pattern(tmp_path):
     assert result["longest_silence_s"] == pytest.approx(longest * 0.02)
 
 
-def test_mp3_blocks_match_whole_read(tmp_path):
+def test_mp3_blocks_match_whole_read(tmp_path, ten_second_blocks):
     rng = np.random.default_rng(17)
     path = tmp_path / "long.mp3"
     sf.write(path, rng.uniform(-0.5, 0.5, size=25 * RATE), RATE, format="MP3")
@@ -706,9 +713,9 @@ def _without(result: dict, keys: set[str]) -> dict:
 @pytest.mark.parametrize(
     "channels", [pytest.param(1, id="mono"), pytest.param(2, id="stereo")]
 )
-def test_pcm16_numpy_matches_libsndfile(tmp_path, channels):
+def test_pcm16_numpy_matches_libsndfile(tmp_path, channels, ten_second_blocks):
     rng = np.random.default_rng(41)
-    # 23.5 s crosses two 10 s decode blocks and ends in a partial frame.
+    # 23.5 s crosses two decode blocks and ends in a partial frame.
     signal = rng.normal(0.0, 0.05, (round(23.5 * RATE), channels))
     signal[RATE : 3 * RATE] = 0.0
     signal[5 * RATE] = 1.0
