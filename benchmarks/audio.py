@@ -52,6 +52,8 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from arguments import positive_int  # noqa: E402
+
 from pipeline import analysis, audio, codecs, notice, synth  # noqa: E402
 from pipeline.catalog import Catalog  # noqa: E402
 from pipeline.ingest import MAX_BATCH_ROWS  # noqa: E402
@@ -539,7 +541,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--rounds",
-        type=int,
+        type=positive_int,
         default=3,
         help="rounds of (a) to (d) and of each pool size; the fastest counts",
     )

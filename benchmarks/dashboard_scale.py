@@ -57,6 +57,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import duckdb  # noqa: E402
+from arguments import folder_path, positive_int  # noqa: E402
 from scale_catalog import (  # noqa: E402
     BENCH_PASSWORD,
     BENCH_USER,
@@ -562,11 +563,11 @@ def print_load(when: str) -> tuple[float, float, float]:
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--rows", type=int, default=1_000_000, help="recordings in the catalog"
+        "--rows", type=positive_int, default=1_000_000, help="recordings in the catalog"
     )
     parser.add_argument(
         "--log-rows",
-        type=int,
+        type=positive_int,
         default=None,
         help="access-log entries (default: the same as --rows)",
     )
@@ -579,17 +580,23 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated page keys to render (default: all twelve)",
     )
     parser.add_argument(
-        "--rounds", type=int, default=2, help="visits of each page (first is cold)"
+        "--rounds",
+        type=positive_int,
+        default=2,
+        help="visits of each page (first is cold)",
     )
     parser.add_argument(
-        "--repeats", type=int, default=3, help="runs per filter case; the best counts"
+        "--repeats",
+        type=positive_int,
+        default=3,
+        help="runs per filter case; the best counts",
     )
     parser.add_argument(
         "--no-browser", action="store_true", help="skip the server and Chromium"
     )
     parser.add_argument(
         "--data-dir",
-        type=Path,
+        type=folder_path,
         default=DATA_DIR,
         help="folder for the cached catalogs and each run's working copy",
     )
@@ -599,6 +606,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     if arguments.log_rows is None:
         arguments.log_rows = arguments.rows
     arguments.page_keys = [key for key in arguments.pages.split(",") if key]
+    if not arguments.page_keys:
+        parser.error(
+            f"--pages {arguments.pages!r} names no page: expected some of {list(READY)}"
+        )
     unknown = sorted(set(arguments.page_keys) - set(READY))
     if unknown:
         parser.error(f"unknown page key(s) {unknown}: expected some of {list(READY)}")

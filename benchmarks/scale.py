@@ -69,6 +69,8 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from arguments import folder_path, positive_float, positive_int  # noqa: E402
+
 from pipeline import erase, synth  # noqa: E402
 from pipeline.analysis import run_job  # noqa: E402
 from pipeline.catalog import Catalog  # noqa: E402
@@ -697,32 +699,6 @@ def measure_purge(data_dir: Path, count: int, seconds: float) -> PurgeResult:
     return result
 
 
-def positive_float(text: str) -> float:
-    """Parse a command-line quantity that must be above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(
-            f"invalid value {text!r}: expected a number above 0"
-        )
-    return value
-
-
-def positive_int(text: str) -> int:
-    """Parse a command-line count that must be 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"invalid count {text!r}: expected a whole number of at least 1"
-        )
-    return value
-
-
 def purge_label(count: int) -> str:
     """Return ``30k`` for 30,000 files, the plain number otherwise."""
     return f"{count // 1000}k" if count % 1000 == 0 else str(count)
@@ -774,7 +750,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--data-dir",
-        type=Path,
+        type=folder_path,
         default=DATA_DIR,
         help="folder for generated trees and catalogs (default benchmarks/scale-data)",
     )
@@ -783,8 +759,6 @@ def main(argv: list[str] | None = None) -> None:
     files = arguments.files or sizes["files"]
     seconds = arguments.seconds or sizes["seconds"]
     purge_files = arguments.purge_files or sizes["purge_files"]
-    if arguments.data_dir.exists() and not arguments.data_dir.is_dir():
-        parser.error(f"--data-dir {arguments.data_dir} is a file; expected a folder")
     arguments.data_dir.mkdir(parents=True, exist_ok=True)
 
     print("machine:", json.dumps(machine()))

@@ -130,16 +130,3 @@ def test_bad_arguments_are_rejected(tmp_path, arguments, message):
     assert completed.returncode == 2
     assert message in completed.stderr
     assert "Traceback" not in completed.stderr
-
-
-def test_data_dir_that_is_a_file_is_rejected(tmp_path):
-    target = tmp_path / "file"
-    target.write_text("x")
-    completed = subprocess.run(
-        [sys.executable, str(SCRIPT), "reconcile", "--data-dir", str(target)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert completed.returncode == 2
-    assert "is a file; expected a folder" in completed.stderr
