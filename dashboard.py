@@ -20,6 +20,7 @@ from pipeline.auth import allowed
 from pipeline.service import current, start_service
 from pipeline.views.accesslog_page import AccessLogPage
 from pipeline.views.formatting import escape, format_time
+from pipeline.views.heading import PageTitle, heading
 from pipeline.views.health import health_html
 from pipeline.views.holds_page import HoldsPage
 from pipeline.views.i18n import LANGUAGES, code_labels, label
@@ -146,10 +147,10 @@ def build_dashboard(service, user) -> None:
         css_classes=["page-navigation"],
     )
     status = pn.pane.HTML("", css_classes=["sidebar-status"])
+    page_title = PageTitle(text=label("title", initial_language))
     account = pn.pane.HTML("", css_classes=["sidebar-account"])
     headings = {
-        key: pn.pane.Markdown("", margin=(5, 10, 0, 10))
-        for key in ("language", "pages", "ingest")
+        key: heading(margin=(5, 10, 0, 10)) for key in ("language", "pages", "ingest")
     }
     pages: dict[str, object] = {}
     # Pages not on screen are refreshed when they are shown again, not on every tick.
@@ -258,6 +259,7 @@ def build_dashboard(service, user) -> None:
     def relabel(lang: str) -> None:
         """Switch every label of the session to ``lang``."""
         template.title = label("title", lang)
+        page_title.text = label("title", lang)
         navigation.options = {label(PAGES[key][0], lang): key for key in page_keys}
         for key, pane in headings.items():
             pane.object = f"#### {label(key, lang)}"
@@ -281,6 +283,7 @@ def build_dashboard(service, user) -> None:
     template = pn.template.BootstrapTemplate(
         title=label("title", initial_language),
         sidebar=[
+            page_title,
             account,
             headings["language"],
             language,

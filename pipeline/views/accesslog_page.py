@@ -23,6 +23,7 @@ from pipeline.auth import User, allowed
 from pipeline.errors import RecwatchError
 from pipeline.service import Service
 from pipeline.views.formatting import escape, format_time, format_times
+from pipeline.views.heading import heading
 from pipeline.views.i18n import LABELS, code_label, code_labels, label
 from pipeline.views.session import client_addr, record_access
 from pipeline.views.table import TABLE_CSS, list_layout
@@ -228,7 +229,7 @@ class AccessLogPage(pn.viewable.Viewer):
         )
         self._review_message = pn.pane.HTML("", css_classes=["review-message"])
         self._titles = {
-            key: pn.pane.Markdown("", margin=(10, 10, 0, 10))
+            key: heading()
             for key in (
                 "al.filters",
                 "al.entries",

@@ -17,6 +17,7 @@ import param
 from pipeline import holds
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import format_time
+from pipeline.views.heading import heading
 from pipeline.views.workflow_base import WorkflowPage, plain_table
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,7 @@ class HoldsPage(WorkflowPage):
     def __init__(self, service, user=None, **params):
         super().__init__(service, user, **params)
         self._titles = {
-            key: pn.pane.Markdown("", margin=(10, 10, 0, 10))
-            for key in ("wf.holds", "wf.place_hold", "wf.release_hold")
+            key: heading() for key in ("wf.holds", "wf.place_hold", "wf.release_hold")
         }
         self.active_only = pn.widgets.Checkbox(value=True, css_classes=["holds-active"])
         self._empty = pn.pane.HTML("")

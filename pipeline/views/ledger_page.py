@@ -15,6 +15,7 @@ import panel as pn
 import param
 
 from pipeline import forms, ledger
+from pipeline.views.heading import heading
 from pipeline.views.workflow_base import WorkflowPage, download_button, plain_table
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ class LedgerPage(WorkflowPage):
 
     def __init__(self, service, user=None, **params):
         super().__init__(service, user, **params)
-        self._title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+        self._title = heading()
         self._note = pn.pane.HTML("", css_classes=["ledger-note"])
         self._empty = pn.pane.HTML("")
         self.table = plain_table("ledger-table")

@@ -18,6 +18,7 @@ import param
 from pipeline import lines
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import format_times
+from pipeline.views.heading import heading
 from pipeline.views.i18n import LABELS
 from pipeline.views.table import list_layout
 from pipeline.views.workflow_base import WorkflowPage, plain_table
@@ -73,10 +74,7 @@ class LinesPage(WorkflowPage):
 
     def __init__(self, service, user=None, **params):
         super().__init__(service, user, **params)
-        self._titles = {
-            key: pn.pane.Markdown("", margin=(10, 10, 0, 10))
-            for key in ("wf.lines", "wf.unapproved")
-        }
+        self._titles = {key: heading() for key in ("wf.lines", "wf.unapproved")}
         self._empty = pn.pane.HTML("")
         self.table = plain_table("lines-table")
         self.table.param.update(

@@ -21,6 +21,7 @@ from pipeline import protected_copy
 from pipeline.auth import mask_phone
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import escape, format_duration, format_time
+from pipeline.views.heading import heading
 from pipeline.views.workflow_base import WorkflowPage, plain_table, set_options
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class OwnCopyPage(WorkflowPage):
 
     def __init__(self, service, user=None, **params):
         super().__init__(service, user, **params)
-        self._title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+        self._title = heading()
         self._hint = pn.pane.HTML("", css_classes=["own-copy-hint"])
         self._lines = pn.pane.HTML("", css_classes=["own-copy-lines"])
         self.table = plain_table("own-copy-table")

@@ -15,6 +15,7 @@ import param
 
 from pipeline import forms, returns
 from pipeline.auth import mask_name
+from pipeline.views.heading import heading
 from pipeline.views.workflow_base import WorkflowPage, download_button, plain_table
 
 logger = logging.getLogger(__name__)
@@ -46,9 +47,7 @@ class PendingReturnsPage(WorkflowPage):
 
     def __init__(self, service, user=None, **params):
         super().__init__(service, user, **params)
-        self._title = pn.pane.Markdown(
-            "", margin=(10, 10, 0, 10), css_classes=["pending-title"]
-        )
+        self._title = heading(css_classes=["pending-title"])
         self._warning = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["pending-overdue"]
         )

@@ -17,6 +17,7 @@ import panel as pn
 
 from pipeline import handover, playback, requests
 from pipeline.views.formatting import format_time
+from pipeline.views.heading import heading
 from pipeline.views.session import client_addr
 from pipeline.views.workflow_base import WorkflowPage, set_options
 
@@ -59,7 +60,7 @@ class PlaybackPanel(pn.viewable.Viewer):
             width=200,
         )
         self.recording.param.watch(lambda _event: self._recording_changed(), "value")
-        self._title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+        self._title = heading()
         self._hint = pn.pane.HTML("", css_classes=["playback-hint"])
         self._controls = pn.Row(self.play_button, self.download_button)
         self._layout = pn.Column(

@@ -18,6 +18,7 @@ import param
 
 from pipeline import purge, queries
 from pipeline.views.formatting import escape, format_time
+from pipeline.views.heading import heading
 from pipeline.views.i18n import STATE_COLORS, label
 from pipeline.views.workflow_base import WorkflowPage, plain_table
 
@@ -106,7 +107,7 @@ class PurgeStatus(pn.viewable.Viewer):
     def __init__(self, service, **params):
         super().__init__(**params)
         self._service = service
-        self._title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+        self._title = heading()
         self._body = pn.pane.HTML("", css_classes=["purge-status-pane"])
         self._layout = pn.Column(self._title, self._body, sizing_mode="stretch_width")
         self.refresh()
@@ -127,7 +128,7 @@ class PurgePage(WorkflowPage):
     def __init__(self, service, user=None, **params):
         super().__init__(service, user, **params)
         self.status = PurgeStatus(service, language=self.language)
-        self._title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+        self._title = heading()
         self.dry_run_button = pn.widgets.Button(css_classes=["purge-dry-run"])
         self.confirm = pn.widgets.Checkbox(value=False, css_classes=["purge-confirm"])
         self.apply_button = pn.widgets.Button(

@@ -12,6 +12,7 @@ from pipeline import queries, retention
 from pipeline.auth import User, can_see_personal
 from pipeline.service import Service
 from pipeline.views import data
+from pipeline.views.heading import heading
 from pipeline.views.i18n import code_label, label, state_label
 from pipeline.views.session import PersonalViewLog, record_access
 from pipeline.views.table import RecordingTable
@@ -64,7 +65,7 @@ class RecordingsPage(pn.viewable.Viewer):
             read=False,
             language=self.language,
         )
-        self._filters_title = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+        self._filters_title = heading()
 
         self._update_options()
         self._relabel()

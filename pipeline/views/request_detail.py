@@ -23,6 +23,7 @@ from pipeline import forms, handover, proofs, protected_copy, requests, returns
 from pipeline.auth import mask_birth, mask_name, mask_phone
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import escape, format_duration, format_time
+from pipeline.views.heading import heading
 from pipeline.views.playback_panel import PlaybackPanel
 from pipeline.views.workflow_base import (
     WorkflowPage,
@@ -101,12 +102,12 @@ class RequestDetail(WorkflowPage):
         self._notices: list[returns.StoredNotice] = []
         self._archive: Path | None = None
 
-        self._heading = pn.pane.Markdown("", margin=(10, 10, 0, 10))
+        self._heading = heading()
         self._summary = pn.pane.HTML("", css_classes=["request-summary"])
         self._timeline = pn.pane.HTML("", css_classes=["request-timeline"])
         self._approvals = pn.pane.HTML("", css_classes=["request-approvals"])
         self._section_titles = {
-            key: pn.pane.Markdown("", margin=(10, 10, 0, 10))
+            key: heading()
             for key in (
                 "wf.timeline",
                 "wf.approvals",

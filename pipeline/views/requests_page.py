@@ -22,6 +22,7 @@ from pipeline import proofs, requests
 from pipeline.auth import mask_name, mask_phone
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import format_time
+from pipeline.views.heading import heading
 from pipeline.views.request_detail import RequestDetail, candidate_options
 from pipeline.views.workflow_base import (
     LOCAL_TIME_FORMAT,
@@ -116,10 +117,7 @@ class RequestsPage(WorkflowPage):
         self.cancel_edit_button = pn.widgets.Button(
             visible=False, css_classes=["cancel-request-edit"]
         )
-        self._titles = {
-            key: pn.pane.Markdown("", margin=(10, 10, 0, 10))
-            for key in ("wf.requests", "wf.form1")
-        }
+        self._titles = {key: heading() for key in ("wf.requests", "wf.form1")}
         self._labels = {
             key: pn.pane.HTML("", margin=(10, 10, 0, 10))
             for key in ("wf.candidates", "wf.proof", "wf.access_kind")

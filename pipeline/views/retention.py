@@ -13,6 +13,7 @@ from pipeline import queries
 from pipeline.auth import User, can_see_personal
 from pipeline.service import Service
 from pipeline.views import data
+from pipeline.views.heading import heading
 from pipeline.views.i18n import LABELS, STATE_COLORS, label, state_label
 from pipeline.views.session import PersonalViewLog
 from pipeline.views.table import RecordingTable
@@ -133,10 +134,7 @@ class RetentionPage(pn.viewable.Viewer):
             language=self.language,
         )
 
-        self._titles = {
-            key: pn.pane.Markdown("", margin=(10, 10, 0, 10))
-            for key in ("overdue_list", "due_list")
-        }
+        self._titles = {key: heading() for key in ("overdue_list", "due_list")}
 
         self._layout = pn.Column(
             self._warning,

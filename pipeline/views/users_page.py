@@ -16,6 +16,7 @@ import param
 from pipeline.auth import PRIVILEGED_ROLES, User, check_privileged_users
 from pipeline.service import Service
 from pipeline.views.formatting import escape
+from pipeline.views.heading import heading
 from pipeline.views.i18n import LABELS, code_labels, label
 from pipeline.views.table import TABLE_CSS
 from pipeline.websessions import user_store
@@ -75,10 +76,7 @@ class UsersPage(pn.viewable.Viewer):
         self._service = service
         self._user = user
         self._summary = pn.pane.HTML("", css_classes=["privileged-summary"])
-        self._titles = {
-            key: pn.pane.Markdown("", margin=(10, 10, 0, 10))
-            for key in ("us.privileged", "us.all_users")
-        }
+        self._titles = {key: heading() for key in ("us.privileged", "us.all_users")}
         self._privileged = self._table("privileged-table")
         self._all = self._table("users-table")
         self._layout = pn.Column(
