@@ -258,6 +258,33 @@ def test_english_from_query_parameter(server: browser.Server, page: Page):
     expect(page.locator(".page-navigation button").first).to_have_text("Overview")
 
 
+HEADING_SIZES_JS = """() => {
+  const sizes = [];
+  const walk = (root) => root.querySelectorAll("*").forEach((element) => {
+    if (element.tagName === "H3" || element.tagName === "H4") {
+      sizes.push(element.tagName + " " + getComputedStyle(element).fontSize);
+    }
+    if (element.shadowRoot) walk(element.shadowRoot);
+  });
+  walk(document);
+  return sizes;
+}"""
+
+
+def test_language_switch_keeps_headings(server: browser.Server, page: Page):
+    open_page(page, server, "overview")
+    expect(page.locator("a.title")).to_contain_text("녹취시스템 대시보드")
+    korean_sizes = page.evaluate(HEADING_SIZES_JS)
+
+    page.locator(".language-switch button", has_text="English").click()
+
+    expect(page.locator(".page-navigation button").first).to_have_text("Overview")
+    expect(page.locator("a.title")).to_contain_text("Call recording dashboard")
+    expect(page).to_have_title("Call recording dashboard")
+    assert page.evaluate(HEADING_SIZES_JS) == korean_sizes
+    assert "H3 17px" in korean_sizes
+
+
 # -- live updates and ingest ---------------------------------------------------------
 
 
@@ -320,6 +347,32 @@ def test_file_name_html_is_escaped(server: browser.Server, page: Page, tmp_path)
     expect(cell).to_have_text(dropped.name)
     assert page.evaluate("() => window.__injected") is None
     assert page.locator(".recordings-table .tabulator-cell img").count() == 0
+
+
+def test_ingest_error_named_in_korean(server: browser.Server, page: Page):
+    start = datetime.now(SEOUL).replace(microsecond=0) - timedelta(hours=4)
+    name = browser.freepbx_name(start, line="2995", other_party="0200001234", uid=995)
+    folder = server.spool / f"{start:%Y/%m/%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(b"")
+    wait_until(lambda: "in-2995-" in server.log(), timeout_s=30)
+
+    open_page(page, server, "overview")
+
+    row = page.locator(".ingest-errors-table .tabulator-row", has_text=name)
+    expect(row).to_have_count(1, timeout=LIVE_WAIT_MS)
+    stage = row.locator(".tabulator-cell[tabulator-field='stage']")
+    kind = row.locator(".tabulator-cell[tabulator-field='kind']")
+    expect(stage).to_have_text("분석")
+    expect(kind).to_contain_text("빈 파일")
+    titles = page.locator(".ingest-errors-table .tabulator-col-title")
+    assert [text for text in titles.all_inner_texts() if text.strip()] == [
+        "발생 일시",
+        "파일명",
+        "단계",
+        "구분",
+        "세부 내용",
+    ]
 
 
 # -- one watcher per server ----------------------------------------------------------

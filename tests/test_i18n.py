@@ -1,8 +1,8 @@
 """Display names of the codes that the catalog and the access log store.
 
-Flags, access-log actions and results, and roles stay English codes in the
-catalog, the exports and the command line, and the dashboard names them in the
-user's language. The tests below fail when a new code has no name.
+Flags, access-log actions and results, ingest stages and roles stay English
+codes in the catalog, the exports and the command line, and the dashboard names
+them in the user's language. The tests below fail when a new code has no name.
 """
 
 from __future__ import annotations
@@ -60,6 +60,11 @@ def test_every_object_type_has_names():
     kinds = codes_in_source(r'object_type="([a-z_]+)"')
     assert {"recording", "request", "page"} <= kinds
     assert kinds == set(CODE_LABELS["object"])
+
+
+def test_every_ingest_stage_has_names():
+    stages = codes_in_source(r'stage="([a-z_]+)"')
+    assert stages == set(CODE_LABELS["stage"])
 
 
 def test_every_role_and_result_has_names():

@@ -124,10 +124,17 @@ def counts_by(
 def recent_ingest_errors(
     cursor: duckdb.DuckDBPyConnection, *, limit: int = 10
 ) -> pd.DataFrame:
-    """Return the newest ingest errors: occurred_at, path, stage, message."""
+    """Return the newest ingest errors: occurred_at, path, stage, message, flags.
+
+    ``flags`` are the flags of the recording at the same path, so the dashboard
+    can name the kind of fault in the user's language. The list is empty for an
+    error without such a recording, such as a recorder folder that went away.
+    """
     return cursor.execute(
-        "SELECT occurred_at, path, stage, message FROM ingest_errors"
-        " ORDER BY occurred_at DESC, id DESC LIMIT $limit",
+        "SELECT e.occurred_at, e.path, e.stage, e.message,"
+        " coalesce(r.flags, []::VARCHAR[]) AS flags"
+        " FROM ingest_errors e LEFT JOIN recordings r ON r.path = e.path"
+        " ORDER BY e.occurred_at DESC, e.id DESC LIMIT $limit",
         {"limit": int(limit)},
     ).df()
 

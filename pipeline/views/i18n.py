@@ -61,7 +61,8 @@ LABELS: dict[str, dict[str, str]] = {
     "no_errors": {"ko": "수집 오류가 없습니다.", "en": "No ingest errors."},
     "occurred_at": {"ko": "발생 일시", "en": "Occurred"},
     "stage": {"ko": "단계", "en": "Stage"},
-    "message": {"ko": "내용", "en": "Message"},
+    "message": {"ko": "세부 내용", "en": "Details"},
+    "error_kind": {"ko": "구분", "en": "Kind"},
     "retention_days": {"ko": "보존기간 {days}일", "en": "retention {days} days"},
     # Retention page
     "by_expiry_day": {"ko": "만료일별 녹취파일", "en": "Recordings by expiry day"},
@@ -601,6 +602,11 @@ CODE_LABELS = {
         "purge_run": ("삭제 실행", "purge run"),
         "session": ("접속", "session"),
     },
+    "stage": {
+        "watch": ("감시", "watch"),
+        "reconcile": ("전체 점검", "full scan"),
+        "analysis": ("분석", "analysis"),
+    },
     "role": {
         "viewer": ("조회자", "viewer"),
         "operator": ("운영 담당자", "operator"),
@@ -615,7 +621,7 @@ def code_label(kind: str, code: str, language: str) -> str:
     """Return the display name of a stored code; an unknown code passes through.
 
     ``kind`` is a key of ``CODE_LABELS``: "flag", "action", "result",
-    "object" or "role".
+    "object", "stage" or "role".
     Codes written by a newer version, or by hand, still show instead of failing
     the page.
     """

@@ -15,8 +15,15 @@ from pipeline.auth import User, can_see_personal
 from pipeline.service import Service
 from pipeline.views import data
 from pipeline.views.formatting import format_bytes, format_times, mask_phone_numbers
+from pipeline.views.heading import heading
 from pipeline.views.health import health_html
-from pipeline.views.i18n import STATE_COLORS, label, state_label
+from pipeline.views.i18n import (
+    STATE_COLORS,
+    code_label,
+    code_labels,
+    label,
+    state_label,
+)
 from pipeline.views.purge_panel import PurgeStatus
 from pipeline.views.table import TABLE_CSS
 
@@ -24,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 CHART_DAYS = 40
 RECENT_ERRORS = 10
+# Pixel widths of the recent-errors columns. The message column takes the rest.
+ERROR_WIDTHS = {"occurred_at": 130, "file_name": 320, "stage": 80, "kind": 150}
 
 
 def card_html(title: str, value: str, color: str, note: str = "") -> str:
@@ -56,16 +65,18 @@ class OverviewPage(pn.viewable.Viewer):
             disabled=True,
             sortable=False,
             selectable=False,
-            layout="fit_data_stretch",
             sizing_mode="stretch_width",
+            layout="fit_columns",
+            widths=ERROR_WIDTHS,
+            # A cut-off message shows its whole text on hover.
+            configuration={"columnDefaults": {"tooltip": True}},
             css_classes=["ingest-errors-table"],
             stylesheets=[TABLE_CSS],
         )
 
         self._no_errors = pn.pane.HTML("")
         self._titles = {
-            key: pn.pane.Markdown("", margin=(10, 10, 0, 10))
-            for key in ("calls_per_day", "ingest", "recent_errors")
+            key: heading() for key in ("calls_per_day", "ingest", "recent_errors")
         }
 
         self._purge = PurgeStatus(service, language=self.language)
@@ -74,16 +85,13 @@ class OverviewPage(pn.viewable.Viewer):
             self._purge,
             self._titles["calls_per_day"],
             self._chart,
-            pn.Row(
-                pn.Column(self._titles["ingest"], self._health, width=320),
-                pn.Column(
-                    self._titles["recent_errors"],
-                    self._no_errors,
-                    self._errors,
-                    sizing_mode="stretch_width",
-                ),
-                sizing_mode="stretch_width",
-            ),
+            self._titles["ingest"],
+            self._health,
+            # Below the counters rather than beside them, so that the error
+            # messages get the page's width.
+            self._titles["recent_errors"],
+            self._no_errors,
+            self._errors,
             sizing_mode="stretch_width",
         )
         self.refresh()
@@ -172,14 +180,21 @@ class OverviewPage(pn.viewable.Viewer):
                     frame["occurred_at"], self._service.config.tz
                 ),
                 "file_name": pd.Series(names, index=frame.index, dtype=object),
-                "stage": frame["stage"].astype(object),
+                "stage": [
+                    code_label("stage", stage, language) for stage in frame["stage"]
+                ],
+                "kind": [
+                    code_labels("flag", flags, language) for flags in frame["flags"]
+                ],
                 "message": pd.Series(messages, index=frame.index, dtype=object),
-            }
+            },
+            index=frame.index,
         )
         self._errors.titles = {
             "occurred_at": label("occurred_at", language),
             "file_name": label("col.file_name", language),
             "stage": label("stage", language),
+            "kind": label("error_kind", language),
             "message": label("message", language),
         }
         self._errors.value = rows
