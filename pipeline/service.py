@@ -210,11 +210,16 @@ def _write_server_file(config: Config) -> None:
 def _served_port() -> str | None:
     """Return the port that ``panel serve`` was given, or None when unknown."""
     arguments = sys.argv[1:]
+    port = None
+    # argparse keeps the last of repeated options, and scripts/serve puts its
+    # default port before the caller's arguments, so the last --port counts.
     for index, argument in enumerate(arguments):
         if argument == "--port" and index + 1 < len(arguments):
-            return arguments[index + 1]
-        if argument.startswith("--port="):
-            return argument.split("=", 1)[1]
+            port = arguments[index + 1]
+        elif argument.startswith("--port="):
+            port = argument.split("=", 1)[1]
+    if port is not None:
+        return port
     # panel serve listens on 5006 unless it is given a port.
     return os.environ.get("RECWATCH_PORT") or ("5006" if "serve" in arguments else None)
 

@@ -459,6 +459,12 @@ def test_recordings_listing_is_logged(speech_spool, tmp_path):
             ["serve", "dashboard.py", "--port=5872"], ":5872", id="port-equals"
         ),
         pytest.param(["serve", "dashboard.py"], ":5006", id="panel-default"),
+        # scripts/serve passes its default first and the caller's --port after it.
+        pytest.param(
+            ["serve", "dashboard.py", "--port", "5006", "--port", "5187"],
+            ":5187",
+            id="last-port-wins",
+        ),
     ],
 )
 def test_server_description_names_served_port(tmp_path, monkeypatch, argv, expected):
