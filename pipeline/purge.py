@@ -41,7 +41,7 @@ import stat
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -50,6 +50,7 @@ import pandas as pd
 from pipeline import accesslog, erase, holds, retention
 from pipeline.analysis import redact
 from pipeline.config import Config
+from pipeline.errors import RecwatchError
 
 if TYPE_CHECKING:
     from pipeline.catalog import Catalog
@@ -57,9 +58,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ACCESS_LOG_ACTION = "purge"
+# A dry run reads only catalog rows and destroys nothing, so the access log
+# names it apart from a purge.
+PREVIEW_ACCESS_LOG_ACTION = "purge_preview"
+# How far ahead of the wall clock an applied purge may measure expiry. A few
+# minutes allow for a slow clock sync; more would destroy unexpired recordings.
+MAX_FUTURE_NOW = timedelta(minutes=5)
 METHOD = "overwrite+unlink"
 BATCH_FILES = 500
 
+REASON_EXPIRED = "expired"
+HELD_REASON_PREFIX = "held until "
 REASON_OUTSIDE_ROOTS = "outside the recorder roots"
 REASON_SYMLINK = (
     "symbolic link: only regular files inside the recorder roots are purged"
@@ -161,6 +170,7 @@ class PurgeSummary:
     """Counts and per-file lines of one purge run."""
 
     deleted: int = 0
+    would_delete: int = 0
     held: int = 0
     skipped: int = 0
     errors: int = 0
@@ -173,8 +183,10 @@ class PurgeSummary:
     def count_line(self, line: PurgeLine) -> None:
         """Append ``line`` and raise the counter of its outcome."""
         self.lines.append(line)
-        if line.outcome in ("deleted", "would_delete"):
+        if line.outcome == "deleted":
             self.deleted += 1
+        elif line.outcome == "would_delete":
+            self.would_delete += 1
         elif line.outcome == "held":
             self.held += 1
         elif line.outcome == "skipped":
@@ -183,9 +195,18 @@ class PurgeSummary:
             self.errors += 1
 
     def totals_line(self) -> str:
-        """Return the machine-readable last line of a purge report."""
+        """Return the machine-readable last line of a purge report.
+
+        A dry run reports ``would_delete`` in place of ``deleted``, so that its
+        report cannot be read as a record of destruction.
+        """
+        first = (
+            f"deleted={self.deleted}"
+            if self.apply
+            else f"would_delete={self.would_delete}"
+        )
         return (
-            f"purge: deleted={self.deleted} held={self.held} "
+            f"purge: {first} held={self.held} "
             f"skipped={self.skipped} errors={self.errors}"
         )
 
@@ -264,7 +285,7 @@ def plan_purge(
     ) in rows:
         if held:
             action = "held"
-            reason = f"held until {held_until[recording_id]}"
+            reason = f"{HELD_REASON_PREFIX}{held_until[recording_id]}"
             real_path = None
         else:
             action, reason, real_path = _check_file(
@@ -324,7 +345,7 @@ def _check_file(
     changed_mtime = mtime_ns is not None and info.st_mtime_ns != mtime_ns
     if changed_size or changed_mtime:
         return "skipped", REASON_CHANGED, None
-    return "delete", "expired", real_path
+    return "delete", REASON_EXPIRED, real_path
 
 
 # -- destroying files ----------------------------------------------------------
@@ -386,10 +407,15 @@ def _finish_run(
                 summary.run_id,
             ],
         )
+        counts = (
+            {"deleted": summary.deleted}
+            if summary.apply
+            else {"would_delete": summary.would_delete}
+        )
         accesslog.append(
             con,
             actor=operator,
-            action=ACCESS_LOG_ACTION,
+            action=ACCESS_LOG_ACTION if summary.apply else PREVIEW_ACCESS_LOG_ACTION,
             object_type="purge_run",
             object_ids=[summary.run_id],
             result="ok" if status == "completed" else "failed",
@@ -399,7 +425,7 @@ def _finish_run(
                 "mode": "apply" if summary.apply else "dry_run",
                 "status": status,
                 "now": summary.now.astimezone(UTC).isoformat(),
-                "deleted": summary.deleted,
+                **counts,
                 "held": summary.held,
                 "skipped": summary.skipped,
                 "errors": summary.errors,
@@ -604,7 +630,7 @@ def _destroy_batch(
                 item.start_time,
                 item.path,
                 "deleted",
-                reason or "expired",
+                reason or REASON_EXPIRED,
             )
         )
     for item, error in failed:
@@ -694,6 +720,14 @@ def run_purge(
     the run ends. A dry run touches no file and no recording row.
     """
     now = _aware(now)
+    latest = datetime.now(UTC) + MAX_FUTURE_NOW
+    if apply and now > latest:
+        raise RecwatchError(
+            f"purge refused: expiry measured at {now.isoformat()} is later than "
+            "the current time, so recordings still inside the retention period "
+            "would be destroyed. Run the purge without a future time; a dry run "
+            "may look ahead"
+        )
     with _run_lock:
         summary = PurgeSummary(job=job_name(now, config), apply=apply, now=now)
         summary.run_id = _start_run(

@@ -92,7 +92,8 @@ def purge_command(
         typer.Option(
             "--now",
             help="Measure expiry at this ISO 8601 time instead of the current "
-            "time; a time without an offset is in the configured time zone.",
+            "time; a time without an offset is in the configured time zone. "
+            "With --apply it may not be in the future.",
         ),
     ] = None,
     operator: ActorOption = None,
@@ -103,8 +104,9 @@ def purge_command(
 
     Prints one tab-separated line per file: recording id, start time, path with
     phone numbers masked, outcome and reason. The last line is
-    "purge: deleted=N held=N skipped=N errors=N". In a dry run, deleted counts
-    the files that would be deleted. Exit status 1 when a file could not be
+    "purge: deleted=N held=N skipped=N errors=N", and in a dry run
+    "purge: would_delete=N held=N skipped=N errors=N". With --apply, --now may
+    not be later than the current time. Exit status 1 when a file could not be
     destroyed.
 
     Example:

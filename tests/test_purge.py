@@ -24,6 +24,7 @@ from retention_fixtures import (
 from pipeline import accesslog, erase, holds, purge
 from pipeline.catalog import Catalog
 from pipeline.config import load_config
+from pipeline.errors import RecwatchError
 
 NOW = local(2026, 12, 4, 2, 30)
 EXPIRED = datetime(2026, 10, 25, 9, 0)  # 40 days before NOW, Seoul local
@@ -83,13 +84,53 @@ def test_dry_run_touches_nothing(schema, config, spool):
     recording_id = catalog_files(schema, config, [path])[path]
     summary = purge.run_purge(schema, config, now=NOW)
     assert path.exists()
-    assert summary.totals_line() == "purge: deleted=1 held=0 skipped=0 errors=0"
+    assert summary.totals_line() == "purge: would_delete=1 held=0 skipped=0 errors=0"
     assert [line.outcome for line in summary.lines] == ["would_delete"]
     assert summary.lines[0].recording_id == recording_id
     assert recording(schema, recording_id)["status"] == "ok"
     assert records(schema) == []
     runs = schema.query("SELECT mode, status, deleted FROM purge_runs")
-    assert runs == [("dry_run", "completed", 1)]
+    assert runs == [("dry_run", "completed", 0)]
+
+
+def test_dry_run_logged_as_preview(schema, config, spool):
+    paths = write_calls(spool, EXPIRED, 2)
+    catalog_files(schema, config, paths)
+
+    purge.run_purge(schema, config, now=NOW)
+
+    logged = schema.query(
+        "SELECT action, detail->>'would_delete', detail->>'deleted' FROM access_log"
+        " WHERE detail->>'change' = 'run_finished'"
+    )
+    assert logged == [("purge_preview", "2", None)]
+    assert purge_log(schema) == []
+
+
+def test_apply_at_future_time_refused(schema, config, spool):
+    path = write_calls(spool, FRESH, 1)[0]
+    catalog_files(schema, config, [path])
+    future = datetime.now(NOW.tzinfo) + timedelta(days=3650)
+
+    with pytest.raises(RecwatchError, match="later than the current time"):
+        purge.run_purge(schema, config, apply=True, now=future)
+
+    assert path.exists()
+    assert schema.query("SELECT count(*) FROM purge_runs") == [(0,)]
+    assert purge.run_purge(schema, config, now=future).would_delete == 1
+
+
+def test_purge_command_refuses_future_now(catalog, config, tmp_path):
+    catalog.write(create_retention_schema)
+    path = write_calls(config.recorders[0].root, FRESH, 1)[0]
+    catalog_files(catalog, config, [path])
+    catalog.close()
+
+    result = run_cli(tmp_path, config, "purge", "--apply", "--now", "2099-01-01T00:00")
+
+    assert result.exit_code == 1
+    assert "purge refused" in one_line(result.stderr)
+    assert path.exists()
 
 
 def test_apply_mixed_cases(schema, config, spool, tmp_path):
@@ -187,23 +228,24 @@ def test_hard_link_shows_overwrite(schema, config, spool, tmp_path):
 def test_expired_hold_stops_protecting(schema, config, spool):
     path = write_calls(spool, EXPIRED, 1)[0]
     recording_id = catalog_files(schema, config, [path])[path]
+    # Past times only, because an applied purge may not look ahead of the clock.
+    placed = NOW - timedelta(days=3)
     schema.write(
         lambda con: holds.place_hold(
             con,
             recording_id,
             reason="증거",
             approver="과장",
-            ends_on=date(2026, 12, 5),
+            ends_on=(placed + timedelta(days=1)).date(),
             actor="admin",
-            now=NOW,
+            now=placed,
         )
     )
-    held = purge.run_purge(schema, config, apply=True, now=NOW)
+    held = purge.run_purge(schema, config, apply=True, now=placed)
     assert (held.deleted, held.held) == (0, 1)
     assert path.exists()
 
-    after_end = local(2026, 12, 6, 2, 30)
-    summary = purge.run_purge(schema, config, apply=True, now=after_end)
+    summary = purge.run_purge(schema, config, apply=True, now=NOW)
     assert (summary.deleted, summary.held) == (1, 0)
     assert not path.exists()
 
@@ -463,7 +505,7 @@ def test_purge_command_masks_numbers(catalog, config, tmp_path):
     dry = run_cli(tmp_path, config, "purge", "--now", "2026-12-04T02:30:00")
     assert dry.exit_code == 0, dry.output
     output_lines = dry.stdout.splitlines()
-    assert output_lines[-1] == "purge: deleted=1 held=0 skipped=0 errors=0"
+    assert output_lines[-1] == "purge: would_delete=1 held=0 skipped=0 errors=0"
     fields = output_lines[0].split("\t")
     assert fields[0] == str(recording_id)
     assert fields[1] == "2026-10-25 09:00:00"

@@ -972,7 +972,7 @@ def test_purge_dry_run_then_confirmed_apply(service):
 
     summary = page.dry_run()
 
-    assert summary.deleted == 1
+    assert summary.would_delete == 1
     assert path.exists()
     assert page.table.value.loc[0, "outcome"] == "삭제 대상"
     assert page.apply_button.disabled

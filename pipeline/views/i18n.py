@@ -404,6 +404,36 @@ LABELS: dict[str, dict[str, str]] = {
     "wf.outcome.held": {"ko": "보존 조치", "en": "held"},
     "wf.outcome.skipped": {"ko": "건너뜀", "en": "skipped"},
     "wf.outcome.error": {"ko": "오류", "en": "error"},
+    "wf.purge_reason.expired": {"ko": "보존기간 경과", "en": "retention over"},
+    "wf.purge_reason.held": {
+        "ko": "보존 조치 {hold}번 ({until}까지)",
+        "en": "held until {until} (hold {hold})",
+    },
+    "wf.purge_reason.outside_roots": {
+        "ko": "녹취 폴더 밖의 파일",
+        "en": "outside the recorder roots",
+    },
+    "wf.purge_reason.symlink": {
+        "ko": "심볼릭 링크: 녹취 폴더 안의 일반 파일만 파기합니다",
+        "en": "symbolic link: only regular files inside the recorder roots go",
+    },
+    "wf.purge_reason.missing": {
+        "ko": "디스크에 이미 없음: recwatch가 파기한 것이 아닙니다",
+        "en": "already missing from disk: not destroyed by recwatch",
+    },
+    "wf.purge_reason.changed": {
+        "ko": "등록 후 파일이 바뀜: 다시 분석한 뒤 파기합니다",
+        "en": "changed since it was cataloged: analysed again before purge",
+    },
+    "wf.purge_reason.not_regular": {"ko": "일반 파일 아님", "en": "not a regular file"},
+    "wf.purge_reason.resumed": {
+        "ko": "중단된 파기를 마저 진행",
+        "en": "finishing an interrupted purge",
+    },
+    "wf.purge_reason.held_while_planned": {
+        "ko": "파기 예정 중 보존 조치됨: 파일 일부가 덮어써졌을 수 있습니다",
+        "en": "held while planned for destruction: may be partly overwritten",
+    },
     "wf.path": {"ko": "파일", "en": "File"},
     # Lines registry page
     "wf.lines": {"ko": "회선 대장", "en": "Lines registry"},
@@ -543,6 +573,7 @@ CODE_LABELS = {
         "unsupported_codec": ("지원하지 않는 코덱", "unsupported codec"),
         "analysis_failed": ("분석 실패", "analysis failed"),
         "unreadable": ("읽을 수 없음", "unreadable"),
+        "not_regular_file": ("일반 파일 아님", "not a regular file"),
         "symlink": ("심볼릭 링크", "symbolic link"),
         "duplicate_content": ("중복 내용", "duplicate content"),
         "notice_missing": ("사전고지 누락", "notice missing"),
@@ -578,6 +609,7 @@ CODE_LABELS = {
         "request_change": ("신청서 변경", "request change"),
         "hold_change": ("보존 조치 변경", "hold change"),
         "purge": ("삭제(파기)", "purge"),
+        "purge_preview": ("파기 대상 확인(모의 실행)", "purge preview (dry run)"),
         "lines_import": ("회선 목록 가져오기", "lines import"),
         "view_page": ("화면 열람", "view page"),
         "view_access_log": ("접속기록 열람", "view access log"),

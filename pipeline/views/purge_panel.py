@@ -10,6 +10,7 @@ confirmation.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 import pandas as pd
@@ -97,6 +98,23 @@ def purge_status_html(service, language: str, now: datetime | None = None) -> st
         f'<div class="purge-status" data-overdue="{overdue}">'
         f"<table>{body}</table>{link}</div>"
     )
+
+
+# The reason pipeline.purge gives a held file: "held until 2026-12-31 (hold 3)".
+HELD_REASON = re.compile(
+    re.escape(purge.HELD_REASON_PREFIX) + r"(?P<until>\S+) \(hold (?P<hold>\d+)\)"
+)
+# Label keys of the other reasons that pipeline.purge gives in English.
+PURGE_REASON_KEYS = {
+    purge.REASON_EXPIRED: "wf.purge_reason.expired",
+    purge.REASON_OUTSIDE_ROOTS: "wf.purge_reason.outside_roots",
+    purge.REASON_SYMLINK: "wf.purge_reason.symlink",
+    purge.REASON_MISSING: "wf.purge_reason.missing",
+    purge.REASON_CHANGED: "wf.purge_reason.changed",
+    purge.REASON_NOT_REGULAR: "wf.purge_reason.not_regular",
+    purge.REASON_RESUMED: "wf.purge_reason.resumed",
+    purge.REASON_HELD_WHILE_PLANNED: "wf.purge_reason.held_while_planned",
+}
 
 
 class PurgeStatus(pn.viewable.Viewer):
@@ -223,7 +241,7 @@ class PurgePage(WorkflowPage):
         self._totals.object = escape(
             self.text(
                 key,
-                deleted=summary.deleted,
+                deleted=summary.deleted if summary.apply else summary.would_delete,
                 held=summary.held,
                 skipped=summary.skipped,
                 errors=summary.errors,
@@ -233,6 +251,19 @@ class PurgePage(WorkflowPage):
         self.table.value = self.rows(summary)
         self.table.visible = bool(summary.lines)
 
+    def reason_text(self, reason: str) -> str:
+        """Return a purge reason in the page's language; other text passes through.
+
+        Errors keep the operating system's own message, which names the cause.
+        """
+        held = HELD_REASON.fullmatch(reason)
+        if held:
+            return self.text(
+                "wf.purge_reason.held", until=held["until"], hold=held["hold"]
+            )
+        key = PURGE_REASON_KEYS.get(reason)
+        return self.text(key) if key else reason
+
     def rows(self, summary: purge.PurgeSummary) -> pd.DataFrame:
         """Return one display row per file of a purge run."""
         tz = self.config.tz
@@ -241,7 +272,7 @@ class PurgePage(WorkflowPage):
                 "recording_id": line.recording_id,
                 "start_time": format_time(line.start_time, tz),
                 "outcome": self.text(f"wf.outcome.{line.outcome}"),
-                "reason": line.reason,
+                "reason": self.reason_text(line.reason),
                 "path": line.path,
             }
             for line in summary.lines
