@@ -538,6 +538,14 @@ def test_own_copy_exports_encrypted_zip(service, catalog, spool):
     protected_copy.assign_line(catalog, ADMIN, OPERATOR.username, "2101")
     page = OwnCopyPage(service, user=OPERATOR)
     assert list(page.recording.options.values()) == [mine]
+    viewed = (
+        catalog.cursor()
+        .execute(
+            "SELECT actor, object_ids FROM access_log WHERE action = 'view_personal'"
+        )
+        .fetchall()
+    )
+    assert viewed == [(OPERATOR.username, ["own_copy"])]
     page.recording.value = mine
     page.password.value = "correct-horse-9"
     page.confirm.value = "correct-horse-9"

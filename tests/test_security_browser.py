@@ -256,28 +256,18 @@ def test_viewer_sees_no_recordings(server: browser.Server, page: Page):
 # -- masking ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("role", "masked"),
-    [
-        pytest.param("viewer", True, id="viewer"),
-        pytest.param("admin", True, id="admin"),
-        pytest.param("operator", False, id="operator"),
-    ],
-)
-def test_ingest_error_number_masking(
-    server: browser.Server, page: Page, role: str, masked: bool
-):
+@pytest.mark.parametrize("role", ["viewer", "admin", "operator"])
+def test_ingest_error_number_masking(server: browser.Server, page: Page, role: str):
+    # The overview is a health summary for every role, so even roles that may
+    # read numbers elsewhere see them masked here.
     wait_until(lambda: "in-2994-" in server.log(), timeout_s=60)
     browser.login(page, server, role)
     open_page(page, server, "overview")
     table = page.locator(".ingest-errors-table")
     expect(table.locator(".tabulator-row").first).to_be_visible(timeout=RENDER_WAIT_MS)
     text = " ".join(table.locator(".tabulator-cell").all_inner_texts())
-    if masked:
-        assert ERROR_NUMBER not in text
-        assert "02-****-5678" in text
-    else:
-        assert ERROR_NUMBER in text
+    assert ERROR_NUMBER not in text
+    assert "02-****-5678" in text
 
 
 # -- access log and privileged users ----------------------------------------------

@@ -22,6 +22,7 @@ from pipeline.auth import mask_phone
 from pipeline.errors import RecwatchError
 from pipeline.views.formatting import escape, format_duration, format_time
 from pipeline.views.heading import heading
+from pipeline.views.session import PersonalViewLog
 from pipeline.views.workflow_base import WorkflowPage, plain_table, set_options
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ class OwnCopyPage(WorkflowPage):
 
     def __init__(self, service, user=None, **params):
         super().__init__(service, user, **params)
+        # The list shows the other party's number of each call, so showing it
+        # is a view of personal data like the recordings list.
+        self._personal_log = PersonalViewLog(service, user) if user else None
         self._title = heading()
         self._hint = pn.pane.HTML("", css_classes=["own-copy-hint"])
         self._lines = pn.pane.HTML("", css_classes=["own-copy-lines"])
@@ -116,6 +120,8 @@ class OwnCopyPage(WorkflowPage):
             f"<b>{escape(self.text('oc.lines'))}</b>: {escape(', '.join(lines))}"
         )
         frame = self.recordings(lines)
+        if self._personal_log is not None:
+            self._personal_log.record("own_copy", len(frame))
         self.table.visible = not frame.empty
         self._export_section.visible = not frame.empty
         if frame.empty:
