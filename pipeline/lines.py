@@ -287,6 +287,7 @@ def unapproved_full_recordings(
     registered as selective, has no approval document, or has approval dates
     that do not cover the recording's start date in the configured time zone.
     ``valid_to`` is inclusive, and an empty ``valid_to`` is open-ended.
+    The department is the recording's own, else the registry's for its line.
     Columns: id, start_time, line, department, status, problem (a key of
     :data:`PROBLEMS`), problem_text and flag.
     """
@@ -295,7 +296,8 @@ def unapproved_full_recordings(
     status_filter = "" if include_deleted else " AND r.status <> 'deleted'"
     frame = cursor.execute(
         "SELECT * FROM ("
-        f" SELECT r.id, r.start_time, r.line, r.department, r.status,"
+        f" SELECT r.id, r.start_time, r.line,"
+        " coalesce(r.department, l.department) AS department, r.status,"
         f" {problem} AS problem"
         " FROM recordings AS r LEFT JOIN lines AS l ON l.number = r.line"
         f" WHERE r.mode = 'full' AND r.start_time IS NOT NULL{status_filter}"

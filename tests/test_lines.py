@@ -206,6 +206,10 @@ def test_unapproved_full_recordings(schema, config, tmp_path):
     assert frame.set_index("id").loc[ids[unknown], "problem_text"] == (
         "line missing from the lines registry"
     )
+    departments = frame.set_index("id")["department"]
+    assert departments[ids[selective]] == "민원여권과"
+    assert departments[ids[before_start]] == "세무과"
+    assert pd.isna(departments[ids[unknown]])
 
 
 def test_unapproved_without_document(schema, config, tmp_path):
