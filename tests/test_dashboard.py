@@ -198,6 +198,24 @@ def test_retention_chart_tabs_draw_on_open(server: browser.Server, page: Page):
     assert app_tracebacks(server) == []
 
 
+def test_retention_charts_follow_language(server: browser.Server, page: Page):
+    open_page(page, server, "retention")
+    first_chart = page.locator(".chart-by-expiry-day")
+    expect(first_chart.locator("canvas").first).to_be_visible(timeout=RENDER_WAIT_MS)
+
+    page.locator(".language-switch button", has_text="English").click()
+
+    tabs = page.locator(".retention-charts .bk-tab")
+    expect(tabs.nth(0)).to_have_text("Recordings by expiry day")
+    expect(tabs.nth(2)).to_have_text("Recordings by department")
+    chart = page.locator(".chart-by-expiry-day canvas").first
+    expect(chart).to_be_visible(timeout=RENDER_WAIT_MS)
+    page.locator(".language-switch button", has_text="한국어").click()
+    expect(tabs.nth(0)).to_have_text("만료일별 녹취파일")
+    expect(chart).to_be_visible(timeout=RENDER_WAIT_MS)
+    assert app_tracebacks(server) == []
+
+
 # -- filters -----------------------------------------------------------------------
 
 

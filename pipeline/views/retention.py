@@ -82,16 +82,7 @@ class RetentionPage(pn.viewable.Viewer):
         # took the browser seconds to lay out before the lists showed. So the
         # charts share tabs that render on demand. The first one is drawn after
         # the page is shown and shows a loading spinner until then.
-        self._charts = {
-            key: pn.pane.HoloViews(
-                None,
-                sizing_mode="stretch_width",
-                loading=True,
-                css_classes=[f"chart-{key.replace('_', '-')}"],
-                **({"height": 320} if key == "by_expiry_day" else {"min_height": 200}),
-            )
-            for key in ("by_expiry_day", "by_line", "by_department")
-        }
+        self._charts = self._new_charts()
         # Charts whose data changed since they were drawn. The visible one is
         # drawn again at once, and the others when their tab is opened.
         self._stale_charts = set(self._charts)
@@ -151,6 +142,20 @@ class RetentionPage(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
 
+    @staticmethod
+    def _new_charts() -> dict[str, pn.pane.HoloViews]:
+        """Return one empty chart pane per tab, each showing a loading spinner."""
+        return {
+            key: pn.pane.HoloViews(
+                None,
+                sizing_mode="stretch_width",
+                loading=True,
+                css_classes=[f"chart-{key.replace('_', '-')}"],
+                **({"height": 320} if key == "by_expiry_day" else {"min_height": 200}),
+            )
+            for key in ("by_expiry_day", "by_line", "by_department")
+        }
+
     def _chart_tab_items(self) -> list[tuple[str, pn.pane.HoloViews]]:
         return [(label(key, self.language), pane) for key, pane in self._charts.items()]
 
@@ -181,7 +186,10 @@ class RetentionPage(pn.viewable.Viewer):
 
     @param.depends("language", watch=True)
     def _on_language(self) -> None:
+        # Tabs given back the panes they already hold kept their old titles and
+        # dropped the drawn chart, so the charts start again in new panes.
         active = self._chart_tabs.active
+        self._charts = self._new_charts()
         self._chart_tabs[:] = self._chart_tab_items()
         self._chart_tabs.active = active
         self.refresh()
