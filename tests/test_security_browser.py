@@ -287,6 +287,8 @@ def test_access_log_shows_denied_page(server: browser.Server, page: Page):
     expect(results.first).to_have_text(code_label("result", "denied", "ko"))
     actors = table.locator(".tabulator-cell[tabulator-field='actor']")
     assert "viewer" in actors.all_inner_texts()
+    objects = table.locator(".tabulator-cell[tabulator-field='object']")
+    assert "화면 녹취파일 목록" in objects.all_inner_texts()
 
 
 def test_access_log_records_logins(server: browser.Server, page: Page):

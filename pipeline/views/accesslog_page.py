@@ -396,10 +396,7 @@ class AccessLogPage(pn.viewable.Viewer):
                     for action in frame["action"]
                 ],
                 "object": [
-                    f"{code_label('object', kind, self.language)} "
-                    f"{', '.join(ids)}".strip()
-                    if isinstance(kind, str)
-                    else ", ".join(ids)
+                    self._object_text(kind, ids)
                     for kind, ids in zip(
                         frame["object_type"], frame["object_ids"], strict=True
                     )
@@ -428,6 +425,18 @@ class AccessLogPage(pn.viewable.Viewer):
         )
         self._previous.disabled = self._page <= 1
         self._next.disabled = self._page >= pages
+
+    def _object_text(self, kind: object, ids) -> str:
+        """Return an entry's object type and ids; a page is named, not keyed."""
+        ids = list(ids)
+        if not isinstance(kind, str):
+            return ", ".join(ids)
+        if kind == "page":
+            ids = [
+                label(f"page.{key}", self.language) if f"page.{key}" in LABELS else key
+                for key in ids
+            ]
+        return f"{code_label('object', kind, self.language)} {', '.join(ids)}".strip()
 
     def _anomaly_flags(self, cursor, frame: pd.DataFrame) -> dict[int, str]:
         """Return entry id -> anomaly labels for the entries of ``frame``."""

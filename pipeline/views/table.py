@@ -42,6 +42,9 @@ TABLE_CSS = """
 # height lets Tabulator's virtual renderer draw only the rows in view, which
 # about halved that time.
 LIST_HEIGHT_PX = 560
+# Height of a list with no rows: the header alone, so that the pager's "no
+# recordings" text sits right under it instead of a blank 560 px area.
+EMPTY_LIST_HEIGHT_PX = 60
 
 
 def list_layout(height: int = LIST_HEIGHT_PX, *, tooltips: bool = True) -> dict:
@@ -252,5 +255,8 @@ class RecordingTable(pn.viewable.Viewer):
                 "page_of", self.language, page=self.page, pages=self.page_count
             )
         self._status.object = text
+        height = EMPTY_LIST_HEIGHT_PX if self._total == 0 else LIST_HEIGHT_PX
+        if self._table.height != height:
+            self._table.height = height
         self._previous.disabled = self.page <= 1
         self._next.disabled = self.page >= self.page_count
