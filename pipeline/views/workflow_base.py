@@ -46,8 +46,26 @@ def parse_local_time(text: str, tz, field: str) -> datetime:
     return naive.replace(tzinfo=tz)
 
 
+# Tabulator's own pager reads "First Prev Next Last" in any page language, and
+# its options cannot change after the table is built. Arrows read the same in
+# Korean and English, like the ◀ ▶ of the recordings pager.
+PAGER_SYMBOLS = {
+    "first": "«",
+    "first_title": "1",
+    "prev": "‹",
+    "prev_title": "-1",
+    "next": "›",
+    "next_title": "+1",
+    "last": "»",
+    "last_title": "n",
+}
+
+
 def plain_table(css_class: str) -> pn.widgets.Tabulator:
-    """Return a read-only Tabulator in the style of the recording tables."""
+    """Return a read-only Tabulator in the style of the recording tables.
+
+    A cut-off cell shows its whole text on hover.
+    """
     return pn.widgets.Tabulator(
         value=pd.DataFrame(),
         show_index=False,
@@ -58,6 +76,11 @@ def plain_table(css_class: str) -> pn.widgets.Tabulator:
         sizing_mode="stretch_width",
         css_classes=[css_class],
         stylesheets=[TABLE_CSS],
+        configuration={
+            "columnDefaults": {"tooltip": True},
+            "locale": "recwatch",
+            "langs": {"recwatch": {"pagination": PAGER_SYMBOLS}},
+        },
     )
 
 
