@@ -515,6 +515,11 @@ def build_config(
         values[key] = setting.validate(value)
 
     data_dir = _resolve(values["data_dir"] or "data", base)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError(
+            f"invalid setting data_dir = {values['data_dir']!r}: {data_dir} is a "
+            "file. Expected a folder, or a path where one can be created"
+        )
     values["data_dir"] = str(data_dir)
     catalog = values["catalog_path"]
     values["catalog_path"] = str(
@@ -574,6 +579,16 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"invalid TOML in {config_path}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"invalid TOML in {config_path}: byte {error.object[error.start]:#04x} at "
+            f"offset {error.start} is not UTF-8. Save the file as UTF-8 text"
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"configuration file {config_path} could not be read: {error.strerror}. "
+            f"Pass a readable TOML file with --config or {CONFIG_ENV_VAR}"
+        ) from None
     config = build_config(table, base=config_path.parent, source=config_path)
     logger.info("loaded configuration from %s", config_path)
     return config

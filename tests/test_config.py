@@ -110,3 +110,24 @@ def test_every_setting_has_help_and_valid_default():
     for setting in SETTINGS:
         assert setting.help, setting.key
         assert setting.validate(setting.default) == setting.default
+
+
+def test_non_utf8_file_names_byte(tmp_path, monkeypatch):
+    monkeypatch.delenv(CONFIG_ENV_VAR, raising=False)
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'data_dir = "st\xe4te"\n')
+    with pytest.raises(ConfigError, match=r"byte 0xe4 at offset 14 is not UTF-8"):
+        load_config(path)
+
+
+def test_config_path_that_is_a_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(CONFIG_ENV_VAR, str(tmp_path))
+    with pytest.raises(ConfigError, match="could not be read: Is a directory"):
+        load_config()
+
+
+def test_data_dir_that_is_a_file(tmp_path):
+    (tmp_path / "state").write_text("not a folder\n", encoding="utf-8")
+    table = {"data_dir": "state", "recorders": [{"root": "spool"}]}
+    with pytest.raises(ConfigError, match=r"data_dir = 'state': .*state is a file"):
+        build_config(table, base=tmp_path, source=tmp_path / "recwatch.toml")
