@@ -24,16 +24,16 @@ from rich.table import Table
 
 from pipeline import accesslog, audio, queries
 from pipeline.analysis import audio_options
-from pipeline.catalog import Catalog, connect
+from pipeline.catalog import Catalog
 from pipeline.cliutil import (
     ConfigOption,
     DbOption,
-    catalog_path,
     console,
+    existing_catalog_path,
     fail,
     load_cli_config,
-    locked_message,
     open_catalog,
+    open_read_only,
     print_error,
 )
 from pipeline.errors import CatalogLockedError, RecwatchError
@@ -119,7 +119,8 @@ def ingest(
     for target in targets:
         if not target.exists():
             raise fail(f"path not found: {target}; give an existing folder or file", 2)
-    with open_catalog(config, db) as catalog:
+    hint = "Or leave ingest to the dashboard, which runs it itself while it is up"
+    with open_catalog(config, db, create=True, hint=hint) as catalog:
         ingestor = Ingestor(catalog, config)
         if once:
             _ingest_once(ingestor, targets)
@@ -193,20 +194,9 @@ def list_recordings_command(
     config = load_cli_config(config_path)
     if output_format not in ("json", "csv", "table"):
         raise fail(f"unknown format {output_format!r}: expected json, csv or table", 2)
-    path = catalog_path(config, db)
-    if not path.exists():
-        raise fail(f"catalog not found: {path}; run `recwatch ingest --once` first")
+    path = existing_catalog_path(config, db)
+    con = open_read_only(config, db, tables=("recordings",))
     try:
-        con = connect(path, read_only=True)
-    except CatalogLockedError as error:
-        raise fail(locked_message(error, config, reading=True)) from None
-    try:
-        migrate_needed = con.execute(
-            "SELECT count(*) FROM information_schema.tables"
-            " WHERE table_name = 'recordings'"
-        ).fetchall()[0][0]
-        if not migrate_needed:
-            raise fail(f"{path} is not a recwatch catalog: it has no recordings table")
         con.execute(f"SET TimeZone = '{config['timezone']}'")
         frame = queries.list_recordings(con, config, limit=limit)
     finally:
@@ -288,8 +278,14 @@ def analyze(
         recwatch analyze call.wav --format json
     """
     config = load_cli_config(config_path)
-    if not file.is_file():
+    if not file.exists():
         raise fail(f"file not found: {file}", 2)
+    if not file.is_file():
+        raise fail(
+            f"not a regular file: {file}. Pass one audio file; folders, FIFOs and "
+            "devices are not analysed",
+            2,
+        )
     try:
         stats = audio.analyze_file(file, **audio_options(config))
     except RecwatchError as error:
@@ -323,9 +319,20 @@ def demo(
     """
     from pipeline import demo as demo_module
 
-    written = demo_module.write_demo_spool(
-        out, days=days, calls_per_day=calls_per_day, seed=seed
-    )
+    if out.exists() and not out.is_dir():
+        raise fail(
+            f"--out {out} is a file, not a folder; pass a folder for the spool", 2
+        )
+    try:
+        written = demo_module.write_demo_spool(
+            out, days=days, calls_per_day=calls_per_day, seed=seed
+        )
+    except OSError as error:
+        raise fail(
+            f"the demo spool could not be written under {out}: {error.strerror}: "
+            f"{error.filename}. Pass a folder that can be created and written with "
+            "--out"
+        ) from None
     console.print(f"demo: wrote {len(written)} file(s) under {out}", markup=False)
 
 

@@ -9,7 +9,12 @@ import duckdb
 import typer
 
 from pipeline import accesslog
-from pipeline.cliutil import ConfigOption, load_cli_config
+from pipeline.cliutil import (
+    ConfigOption,
+    load_cli_config,
+    missing_catalog_message,
+    unreadable_catalog_message,
+)
 from pipeline.errors import CatalogLockedError, RecwatchError
 
 logger = logging.getLogger(__name__)
@@ -54,7 +59,8 @@ def verify(
 
     The last line is machine-readable, for example
     "log: entries=120 intact=yes first_bad=-". Exit code 0 means intact, 1 means
-    broken, and 2 means the check could not run.
+    broken, and 2 means the check could not run: the catalog is missing, not a
+    recwatch catalog, or in use by the dashboard server.
 
     Example:
 
@@ -105,6 +111,8 @@ def verify(
 
 def _open_read_only(db: Path) -> duckdb.DuckDBPyConnection:
     """Open ``db`` read-only, or raise CatalogLockedError if another process owns it."""
+    if db.is_dir():
+        raise RecwatchError(missing_catalog_message(db))
     if not db.is_file():
         raise RecwatchError(
             f"catalog file {db} was not found. "
@@ -121,9 +129,7 @@ def _open_read_only(db: Path) -> duckdb.DuckDBPyConnection:
         )
     except duckdb.IOException as error:
         if "lock" not in str(error).lower():
-            raise RecwatchError(
-                f"catalog file {db} could not be opened: {error}"
-            ) from error
+            raise RecwatchError(unreadable_catalog_message(db, error)) from error
         raise CatalogLockedError(
             f"catalog file {db} is locked by another process, usually the dashboard "
             f"server, which owns the catalog while it runs. Verify a snapshot from "

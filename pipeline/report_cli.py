@@ -22,10 +22,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from pipeline import auditdata, snapshots
-from pipeline.catalog import Catalog
-from pipeline.cliutil import catalog_path, fail, load_cli_config, locked_message
+from pipeline.cliutil import fail, load_cli_config, open_catalog
 from pipeline.config import PROJECT_DIR, Config, load_config
-from pipeline.errors import CatalogLockedError, RecwatchError
+from pipeline.errors import RecwatchError
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +61,13 @@ def snapshot_command(
 ) -> None:
     """Publish a read-only snapshot of the catalog for auditors."""
     config = load_cli_config(config_path)
-    try:
-        catalog = Catalog(catalog_path(config, db))
-    except CatalogLockedError as error:
-        minutes = config["snapshots.interval_s"] / 60
-        hint = (
-            "The dashboard server publishes snapshots on its schedule, every "
-            f"{minutes:.0f} minutes, so use the newest one under "
-            f"{snapshots.snapshot_dir(config)}"
-        )
-        raise fail(f"{locked_message(error, config)}. {hint}.") from None
-    with catalog:
+    minutes = config["snapshots.interval_s"] / 60
+    hint = (
+        "The dashboard server publishes snapshots on its schedule, every "
+        f"{minutes:.0f} minutes, so use the newest one under "
+        f"{snapshots.snapshot_dir(config)}"
+    )
+    with open_catalog(config, db, hint=hint) as catalog:
         path = snapshots.publish_snapshot(catalog, config, reason=reason)
     typer.echo(str(path))
 

@@ -24,10 +24,14 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline import accesslog, auth, ledger, requests
-from pipeline.catalog import Catalog, connect
-from pipeline.cliutil import ConfigOption, DbOption, locked_message
+from pipeline.cliutil import (
+    ConfigOption,
+    DbOption,
+    open_catalog,
+    open_read_only,
+)
 from pipeline.config import Config, load_config
-from pipeline.errors import CatalogLockedError, ConfigError, RecwatchError
+from pipeline.errors import ConfigError, RecwatchError
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +52,11 @@ LIST_FIELDS = (
     "recordings",
     "provided_on",
     "due_on",
+)
+
+# Alternative to stopping the dashboard server, added to the lock message.
+LEDGER_HINT = (
+    "Or export the ledger as CSV or XLSX from the dashboard's 관리대장 (Ledger) page"
 )
 
 requests_app = typer.Typer(
@@ -100,10 +109,8 @@ def list_command(
             f"format {output_format!r} is invalid: expected json, csv or table",
             EXIT_USAGE,
         )
-    path = db.resolve() if db else config.catalog_path
-    con = _open_read_only(path, config)
+    con = open_read_only(config, db, tables=("requests",))
     try:
-        _require_request_tables(con, path)
         records = requests.list_requests(con, status or ())
     except RecwatchError as error:
         raise _fail(str(error)) from None
@@ -149,16 +156,8 @@ def export_command(
         raise _fail(
             f"folder {out.parent} of --out was not found; create it first", EXIT_USAGE
         )
-    path = db.resolve() if db else config.catalog_path
-    if not path.is_file():
-        raise _fail(f"catalog {path} was not found; check --db or the config")
-    try:
-        catalog = Catalog(path)
-    except CatalogLockedError as error:
-        raise _fail(str(error)) from None
-    with catalog:
+    with open_catalog(config, db, hint=LEDGER_HINT) as catalog:
         try:
-            _require_request_tables(catalog.cursor(), path)
             rows = ledger.ledger_rows(
                 catalog.cursor(), mask_personal=mask, tz=config.tz
             )
@@ -239,26 +238,6 @@ def _print_rows(rows: list[dict[str, Any]], output_format: str) -> None:
                 row["due_on"] or "",
             )
         Console().print(table)
-
-
-def _require_request_tables(cursor, path: Path) -> None:
-    rows = cursor.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'requests'"
-    ).fetchall()
-    if not rows[0][0]:
-        raise RecwatchError(
-            f"catalog {path} has no requests table. Open it once with this version "
-            f"of recwatch so that its migrations create the request tables."
-        )
-
-
-def _open_read_only(path: Path, config: Config):
-    if not path.is_file():
-        raise _fail(f"catalog {path} was not found; check --db or the config")
-    try:
-        return connect(path, read_only=True)
-    except CatalogLockedError as error:
-        raise _fail(locked_message(error, config, reading=True)) from None
 
 
 def _load(config_path: Path | None) -> Config:

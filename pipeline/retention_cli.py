@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import getpass
 import logging
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +19,15 @@ import typer
 from pipeline import holds, lines, purge
 from pipeline.analysis import redact
 from pipeline.catalog import Catalog
-from pipeline.cliutil import ConfigOption, DbOption, fail, load_cli_config, open_catalog
+from pipeline.cliutil import (
+    ConfigOption,
+    DbOption,
+    fail,
+    load_cli_config,
+    open_catalog,
+    open_read_only,
+    parse_hold_end,
+)
 from pipeline.config import Config
 from pipeline.errors import RecwatchError
 
@@ -48,8 +56,14 @@ def register(app: typer.Typer) -> None:
     app.add_typer(lines_app, name="lines")
 
 
-def _open(config: Config, db: Path | None) -> Catalog:
-    return open_catalog(config, db)
+# Alternative to stopping the dashboard server, added to the lock message.
+HOLD_HINT = "Or place and release holds on the dashboard's 보존 조치 (Holds) page"
+
+
+def _open(
+    config: Config, db: Path | None, *, create: bool = False, hint: str = ""
+) -> Catalog:
+    return open_catalog(config, db, create=create, hint=hint)
 
 
 def _actor(actor: str | None) -> str:
@@ -158,12 +172,9 @@ def hold_add(
 
         recwatch hold add 42 --reason "감사 증거" --approver 과장 --until 2027-03-31
     """
-    try:
-        ends_on = date.fromisoformat(until)
-    except ValueError:
-        raise fail(f"invalid --until {until!r}: expected YYYY-MM-DD", 2) from None
     config = load_cli_config(config_path)
-    with _open(config, db) as catalog:
+    ends_on = parse_hold_end(until, datetime.now(config.tz).date())
+    with _open(config, db, hint=HOLD_HINT) as catalog:
         try:
             hold_id = catalog.write(
                 lambda con: holds.place_hold(
@@ -195,7 +206,7 @@ def hold_release(
 
         recwatch hold release 3 --reason "수사 종결"
     """
-    with _open(load_cli_config(config_path), db) as catalog:
+    with _open(load_cli_config(config_path), db, hint=HOLD_HINT) as catalog:
         try:
             hold = catalog.write(
                 lambda con: holds.release_hold(
@@ -215,8 +226,8 @@ def hold_list(db: DbOption = None, config_path: ConfigOption = None) -> None:
     by, placed at, reason.
     """
     config = load_cli_config(config_path)
-    with _open(config, db) as catalog:
-        found = holds.list_holds(catalog.cursor())
+    with open_read_only(config, db, tables=("holds",)) as con:
+        found = holds.list_holds(con)
     now = datetime.now(config.tz)
     typer.echo("id\trecording\tstate\tends_on\tapprover\tplaced_by\tplaced_at\treason")
     for hold in found:
@@ -251,7 +262,9 @@ def lines_import(
 
         recwatch lines import lines.csv
     """
-    with _open(load_cli_config(config_path), db) as catalog:
+    # A new deployment may import its lines before the first ingest, so this
+    # creates the configured catalog. A --db path must already exist.
+    with _open(load_cli_config(config_path), db, create=db is None) as catalog:
         try:
             count = catalog.write(
                 lambda con: lines.import_lines_csv(con, file, actor=_actor(actor))
@@ -264,8 +277,8 @@ def lines_import(
 @lines_app.command("list")
 def lines_list(db: DbOption = None, config_path: ConfigOption = None) -> None:
     """Print the lines registry as CSV with the English column names."""
-    with _open(load_cli_config(config_path), db) as catalog:
-        frame = lines.list_lines(catalog.cursor())
+    with open_read_only(load_cli_config(config_path), db, tables=("lines",)) as con:
+        frame = lines.list_lines(con)
     for column in ("valid_from", "valid_to"):
         frame[column] = frame[column].dt.strftime("%Y-%m-%d")
     typer.echo(frame.to_csv(index=False), nl=False)
@@ -286,9 +299,9 @@ def lines_unapproved(
     line is "unapproved: N".
     """
     config = load_cli_config(config_path)
-    with _open(config, db) as catalog:
+    with open_read_only(config, db, tables=("recordings", "lines")) as con:
         frame = lines.unapproved_full_recordings(
-            catalog.cursor(), config, include_deleted=include_deleted
+            con, config, include_deleted=include_deleted
         )
     for row in frame.itertuples(index=False):
         line = "-" if pd.isna(row.line) else row.line

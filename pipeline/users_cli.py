@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -50,11 +52,21 @@ def _read_password(from_stdin: bool) -> str:
     return typer.prompt("new password", hide_input=True, confirmation_prompt=True)
 
 
-def _change(config: Config, db: Path | None, username: str, change: str, apply) -> None:
-    """Run ``apply()`` and log it as a user_change entry, or exit with its error."""
-    with open_catalog(config, db) as catalog:
+@contextmanager
+def _change(
+    config: Config, db: Path | None, username: str, change: str
+) -> Iterator[None]:
+    """Open the catalog, run the body and log it as a user_change entry.
+
+    The catalog is opened before the body runs, so a locked or missing catalog
+    stops the command before it prompts for a password. A RecwatchError in the
+    body exits with status 1 and logs nothing. The configured catalog may be
+    created, because a new deployment adds its first users before the first
+    start. A --db path must already exist.
+    """
+    with open_catalog(config, db, create=db is None) as catalog:
         try:
-            apply()
+            yield
         except RecwatchError as error:
             raise fail(str(error)) from None
         _log(catalog, username, change)
@@ -104,11 +116,10 @@ def passwd_command(
         recwatch users passwd operator
     """
     config = load_cli_config(config_path)
-    password = _read_password(password_stdin)
     store = _store(config)
-    _change(
-        config, db, username, "password", lambda: store.set_password(username, password)
-    )
+    with _change(config, db, username, "password"):
+        store.get_user(username)
+        store.set_password(username, _read_password(password_stdin))
     typer.echo(f"users: password of {username} changed")
 
 
@@ -134,15 +145,15 @@ def add_command(
         recwatch users add kim.op --role operator --name "김담당"
     """
     config = load_cli_config(config_path)
-    password = _read_password(password_stdin)
     store = _store(config)
-    _change(
-        config,
-        db,
-        username,
-        "added",
-        lambda: store.add_user(username, password, role, name, department),
-    )
+    with _change(config, db, username, "added"):
+        if any(user.username == username for user in store.list_users()):
+            raise fail(
+                f"user {username!r} already exists in {store.path}. Choose another "
+                "username, or change the password with `recwatch users passwd`"
+            )
+        password = _read_password(password_stdin)
+        store.add_user(username, password, role, name, department)
     typer.echo(f"users: {username} added with roles {','.join(role)}")
 
 
@@ -158,7 +169,8 @@ def roles_command(
     """Replace a user's roles."""
     config = load_cli_config(config_path)
     store = _store(config)
-    _change(config, db, username, "roles", lambda: store.set_roles(username, role))
+    with _change(config, db, username, "roles"):
+        store.set_roles(username, role)
     typer.echo(f"users: roles of {username} set to {','.join(role)}")
 
 
@@ -171,5 +183,6 @@ def remove_command(
     """Remove a user; the last administrator cannot be removed."""
     config = load_cli_config(config_path)
     store = _store(config)
-    _change(config, db, username, "removed", lambda: store.remove_user(username))
+    with _change(config, db, username, "removed"):
+        store.remove_user(username)
     typer.echo(f"users: {username} removed")

@@ -12,15 +12,17 @@ import subprocess
 import sys
 import unicodedata
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+import typer
 from conftest import RATE, freepbx_name, speechlike
 
 from pipeline import synth
+from pipeline.cliutil import parse_hold_end
 
 RECWATCH = [sys.executable, "-m", "pipeline.cli"]
 START = datetime(2026, 12, 3, 9, 30, 0)
@@ -277,6 +279,15 @@ def write_spool_config(base: Path) -> Path:
     return config
 
 
+def publish_snapshot(config: Path, cwd: Path) -> Path:
+    """Create the configured catalog by ingesting the empty spool, then snapshot it."""
+    ingested = recwatch("ingest", "--once", "--config", str(config), cwd=cwd)
+    assert ingested.returncode == 0, ingested.stderr
+    published = recwatch("snapshot", "--config", str(config), cwd=cwd)
+    assert published.returncode == 0, published.stderr
+    return Path(published.stdout.strip().splitlines()[-1])
+
+
 def test_ingest_refuses_catalog_owned_by_server(tmp_path):
     db = tmp_path / "catalog.duckdb"
     (tmp_path / "spool").mkdir()
@@ -291,9 +302,7 @@ def test_ingest_refuses_catalog_owned_by_server(tmp_path):
 
 def test_locked_listing_points_to_snapshot(tmp_path):
     config = write_spool_config(tmp_path)
-    published = recwatch("snapshot", "--config", str(config), cwd=tmp_path)
-    assert published.returncode == 0, published.stderr
-    snapshot = published.stdout.strip().splitlines()[-1]
+    snapshot = str(publish_snapshot(config, tmp_path))
     db = tmp_path / "data" / "catalog.duckdb"
     with hold_catalog(db) as holder:
         locked = recwatch("recordings", "--config", str(config), cwd=tmp_path)
@@ -317,8 +326,7 @@ def test_locked_listing_points_to_snapshot(tmp_path):
 )
 def test_write_commands_refuse_snapshot(tmp_path, command):
     config = write_spool_config(tmp_path)
-    published = recwatch("snapshot", "--config", str(config), cwd=tmp_path)
-    snapshot = Path(published.stdout.strip().splitlines()[-1])
+    snapshot = publish_snapshot(config, tmp_path)
     before = snapshot.read_bytes()
     arguments = [
         str(tmp_path / "spool") if part == "SPOOL" else part for part in command
@@ -481,3 +489,303 @@ def test_server_description_names_served_port(tmp_path, monkeypatch, argv, expec
     described = service.describe_server(config)
 
     assert f"(pid {os.getpid()}, http://127.0.0.1{expected})" in described
+
+
+def _future_day(days: int = 30) -> str:
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["purge", "--dry-run"], id="purge"),
+        pytest.param(
+            ["hold", "add", "1", "--reason", "r", "--approver", "a", "--until", "DAY"],
+            id="hold-add",
+        ),
+        pytest.param(["hold", "release", "1", "--reason", "r"], id="hold-release"),
+        pytest.param(["hold", "list"], id="hold-list"),
+        pytest.param(["lines", "import", "lines.csv"], id="lines-import"),
+        pytest.param(["lines", "list"], id="lines-list"),
+        pytest.param(["lines", "unapproved"], id="lines-unapproved"),
+        pytest.param(["requests", "list"], id="requests-list"),
+        pytest.param(["ledger", "export", "--out", "ledger.csv"], id="ledger-export"),
+        pytest.param(["snapshot"], id="snapshot"),
+        pytest.param(["recordings"], id="recordings"),
+        pytest.param(["users", "roles", "operator", "--role", "viewer"], id="users"),
+    ],
+)
+def test_missing_db_is_rejected_not_created(tmp_path, command):
+    config = write_spool_config(tmp_path)
+    missing = tmp_path / "typo.duckdb"
+    arguments = [_future_day() if part == "DAY" else part for part in command]
+
+    result = recwatch(
+        *arguments, "--db", str(missing), "--config", str(config), cwd=tmp_path
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"catalog {missing} was not found" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not missing.exists()
+
+
+def test_lines_import_creates_configured_catalog(tmp_path):
+    config = write_spool_config(tmp_path)
+    registry = tmp_path / "lines.csv"
+    registry.write_text("number,department,mode\n2102,민원봉사과,selective\n")
+
+    result = recwatch(
+        "lines", "import", str(registry), "--config", str(config), cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "lines: imported=1" in result.stdout
+    assert (tmp_path / "data" / "catalog.duckdb").is_file()
+
+
+@pytest.mark.parametrize("kind", ["text-file", "directory"])
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        pytest.param(["recordings"], 1, id="recordings"),
+        pytest.param(["requests", "list"], 1, id="requests-list"),
+        pytest.param(["hold", "list"], 1, id="hold-list"),
+        pytest.param(["purge", "--dry-run"], 1, id="purge"),
+        # log verify exits 2 when it cannot check, because 1 means a broken chain.
+        pytest.param(["log", "verify"], 2, id="log-verify"),
+    ],
+)
+def test_non_catalog_db_is_rejected(tmp_path, command, code, kind):
+    config = write_spool_config(tmp_path)
+    if kind == "directory":
+        db = tmp_path / "folder"
+        db.mkdir()
+        expected = f"catalog {db} is a directory, not a catalog file"
+    else:
+        db = tmp_path / "accounts.txt"
+        db.write_text("root:x:0:0:root:/root:/bin/sh\n", encoding="utf-8")
+        expected = "exists, but it is not a valid DuckDB database file"
+    before = sorted(tmp_path.rglob("*"))
+
+    result = recwatch(*command, "--db", str(db), "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == code, result.stdout + result.stderr
+    assert expected in result.stderr
+    assert str(db) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(
+            b"\xff\xfe garbage", "byte 0xff at offset 0 is not UTF-8", id="bytes"
+        ),
+        pytest.param(
+            b'data_dir = "DATA"\n[[recorders]]\nroot = "spool"\n',
+            "is a file. Expected a folder",
+            id="data-dir-file",
+        ),
+    ],
+)
+def test_bad_config_file_is_a_usage_error(tmp_path, content, expected):
+    (tmp_path / "data-file").write_text("not a folder\n", encoding="utf-8")
+    config = tmp_path / "recwatch.toml"
+    config.write_bytes(content.replace(b"DATA", str(tmp_path / "data-file").encode()))
+
+    result = recwatch("recordings", "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert str(config) in result.stderr or "data-file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("relative_out", "code", "expected"),
+    [
+        pytest.param("taken", 2, "is a file, not a folder", id="out-is-file"),
+        pytest.param("taken/spool", 1, "Not a directory", id="out-under-file"),
+    ],
+)
+def test_demo_rejects_out_not_folder(tmp_path, relative_out, code, expected):
+    (tmp_path / "taken").write_text("a file\n", encoding="utf-8")
+    out = tmp_path / relative_out
+
+    result = recwatch("demo", "--out", str(out), "--days", "1", cwd=tmp_path)
+
+    assert result.returncode == code, result.stderr
+    assert expected in result.stderr
+    assert str(out) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_analyze_rejects_non_regular_file(tmp_path, kind):
+    path = tmp_path / "entry"
+    if kind == "directory":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+
+    result = recwatch("analyze", str(path), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"not a regular file: {path}" in result.stderr
+    assert "file not found" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "header"),
+    [
+        pytest.param(["hold", "list"], "id\trecording\tstate", id="hold-list"),
+        pytest.param(["lines", "list"], "number,department", id="lines-list"),
+        pytest.param(["lines", "unapproved"], "unapproved: 0", id="lines-unapproved"),
+        pytest.param(["requests", "list", "-f", "csv"], "number,status", id="requests"),
+    ],
+)
+def test_read_only_listing_accepts_snapshot(tmp_path, command, header):
+    config = write_spool_config(tmp_path)
+    snapshot = publish_snapshot(config, tmp_path)
+    before = snapshot.read_bytes()
+
+    result = recwatch(
+        *command, "--config", str(config), "--db", str(snapshot), cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert header in result.stdout
+    assert snapshot.read_bytes() == before
+
+
+def test_locked_hold_list_points_to_snapshot(tmp_path):
+    config = write_spool_config(tmp_path)
+    snapshot = publish_snapshot(config, tmp_path)
+    db = tmp_path / "data" / "catalog.duckdb"
+
+    with hold_catalog(db) as holder:
+        result = recwatch("hold", "list", "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert f"is in use by process {holder.pid}" in result.stderr
+    assert f"--db {snapshot}" in result.stderr
+
+
+def test_locked_ledger_export_hints_at_ledger_page(tmp_path):
+    config = write_spool_config(tmp_path)
+    publish_snapshot(config, tmp_path)
+    db = tmp_path / "data" / "catalog.duckdb"
+    out = tmp_path / "ledger.csv"
+
+    with hold_catalog(db) as holder:
+        result = recwatch(
+            "ledger",
+            "export",
+            "-f",
+            "csv",
+            "--out",
+            str(out),
+            "--config",
+            str(config),
+            cwd=tmp_path,
+        )
+
+    assert result.returncode == 1
+    assert f"is in use by process {holder.pid}" in result.stderr
+    assert "관리대장 (Ledger) page" in result.stderr
+    assert "runs ingest" not in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("until", "expected"),
+    [
+        pytest.param("2027-02-30", "that date does not exist", id="no-such-day"),
+        pytest.param("2027/01/31", "expected YYYY-MM-DD", id="slashes"),
+        pytest.param("20270131", "expected YYYY-MM-DD", id="basic-format"),
+        pytest.param("2037-01-01", "at most 10 years ahead, on 2036-12-04", id="far"),
+    ],
+)
+def test_hold_end_rejects_bad_dates(capsys, until, expected):
+    with pytest.raises(typer.Exit) as raised:
+        parse_hold_end(until, date(2026, 12, 4))
+
+    assert raised.value.exit_code == 2
+    assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("today", "until"),
+    [
+        pytest.param(date(2026, 12, 4), "2036-12-04", id="ten-years"),
+        pytest.param(date(2028, 2, 29), "2038-02-28", id="from-leap-day"),
+        pytest.param(date(2026, 12, 4), "2028-02-29", id="leap-day"),
+    ],
+)
+def test_hold_end_accepts_dates_up_to_limit(today, until):
+    assert parse_hold_end(until, today) == date.fromisoformat(until)
+
+
+def test_hold_add_rejects_far_end_date(tmp_path):
+    config = write_spool_config(tmp_path)
+    result = recwatch(
+        "hold",
+        "add",
+        "1",
+        "--reason",
+        "r",
+        "--approver",
+        "a",
+        "--until",
+        "2999-01-01",
+        "--config",
+        str(config),
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    assert "invalid --until '2999-01-01': a hold may end at most 10 years" in (
+        result.stderr
+    )
+    assert not (tmp_path / "data" / "catalog.duckdb").exists()
+
+
+def _passwd(tmp_path: Path, config: Path, username: str):
+    return subprocess.run(
+        [*RECWATCH, "users", "passwd", username, "--config", str(config)],
+        input="a-new-secret-2027\na-new-secret-2027\n",
+        cwd=tmp_path,
+        env={**os.environ, "RECWATCH_CONFIG": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_users_passwd_checks_user_before_prompt(tmp_path):
+    from pipeline import auth
+
+    config = write_spool_config(tmp_path)
+    auth.create_demo_users(tmp_path / "data" / "users.json")
+
+    result = _passwd(tmp_path, config, "nobody")
+
+    assert result.returncode == 1
+    assert "user 'nobody' was not found" in result.stderr
+    assert "new password" not in result.stdout + result.stderr
+
+
+def test_users_passwd_checks_lock_before_prompt(tmp_path):
+    from pipeline import auth
+
+    config = write_spool_config(tmp_path)
+    auth.create_demo_users(tmp_path / "data" / "users.json")
+
+    with hold_catalog(tmp_path / "data" / "catalog.duckdb") as holder:
+        result = _passwd(tmp_path, config, "operator")
+
+    assert result.returncode == 1
+    assert f"is in use by process {holder.pid}" in result.stderr
+    assert "new password" not in result.stdout + result.stderr
