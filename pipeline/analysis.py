@@ -7,16 +7,18 @@ take and return plain picklable values; the catalog writer stores the result.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pipeline import audio, profiles
 from pipeline.config import Config
@@ -35,6 +37,9 @@ files are read twice, so a worker's memory does not grow with the file."""
 # Korean phone numbers in file names: a leading 0 and 9 to 11 digits. Log lines
 # show only the last four digits, because logs must not carry personal data.
 _PHONE_IN_NAME = re.compile(r"(?<!\d)0\d{4,6}(\d{4})(?!\d)")
+
+FLAG_NOT_REGULAR = "not_regular_file"
+"""Flag of a spool entry that is neither a regular file nor a symbolic link."""
 
 
 def redact(text: str) -> str:
@@ -72,12 +77,33 @@ class JobResult:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    """Return the SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    """Return the SHA-256 hex digest of a regular file, read in 1 MiB blocks.
+
+    Raises ``OSError`` when ``path`` is a symbolic link or not a regular file.
+    """
+    with open_regular(path) as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return _sha256_stream(handle)
+
+
+def _sha256_stream(handle: BinaryIO) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(HASH_BLOCK_BYTES):
-            digest.update(block)
+    while block := handle.read(HASH_BLOCK_BYTES):
+        digest.update(block)
     return digest.hexdigest()
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """Open ``path`` for reading without following a link or waiting on a FIFO.
+
+    ``O_NONBLOCK`` makes the open of a FIFO return at once instead of waiting
+    for a writer, and it does not change reads from a regular file. The caller
+    checks ``os.fstat(handle.fileno()).st_mode`` before reading, because a
+    FIFO opened this way reads as empty.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    return os.fdopen(os.open(path, flags), "rb")
 
 
 @lru_cache(maxsize=32)
@@ -110,50 +136,103 @@ def _read_metadata(job: Job, result: JobResult, mtime_ns: int):
     return metadata
 
 
+def _link_result(job: Job, result: JobResult, entry: os.stat_result) -> JobResult:
+    """Return the error row of a symbolic link, dangling or not, without reading it.
+
+    A link could point anywhere, /etc included, so nothing outside the recorder's
+    own files is read. Its name still gives the call's metadata, so retention
+    and the purge see the row like any other.
+    """
+    _read_metadata(job, result, entry.st_mtime_ns)
+    result.mtime_ns = entry.st_mtime_ns
+    result.error = (
+        f"symbolic link: {job.path} is a link, and recwatch does not follow "
+        "links in the spool so that no file outside it is read. Replace the "
+        "link with the recording itself"
+    )
+    result.flags = sorted({*result.flags, "symlink"})
+    return result
+
+
+def _special_file_result(
+    job: Job, result: JobResult, entry: os.stat_result
+) -> JobResult:
+    """Return the error row of a FIFO, socket or device file, without opening it.
+
+    Opening a FIFO for reading waits until a writer opens it, which would hold
+    an analysis worker for good, and a device can return endless bytes.
+    """
+    kind = _file_kind(entry.st_mode)
+    _read_metadata(job, result, entry.st_mtime_ns)
+    result.mtime_ns = entry.st_mtime_ns
+    result.error = (
+        f"not a regular file: {job.path} is a {kind}, and recwatch reads only "
+        "regular files. Remove it from the spool and check which program "
+        "created it; the recorder writes regular files"
+    )
+    result.flags = sorted({*result.flags, FLAG_NOT_REGULAR})
+    return result
+
+
+def _file_kind(mode: int) -> str:
+    """Return the usual name of a file type, as in ``find -type``."""
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode):
+        return "character device"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return f"file of type {stat.S_IFMT(mode):o}"
+
+
+def _unreadable(job: Job, result: JobResult, error: OSError) -> JobResult:
+    result.error = (
+        f"cannot read {job.path}: {error.strerror or error}; check the file's "
+        "permissions and the disk, it is read again on the next scan"
+    )
+    result.flags = ["unreadable"]
+    return result
+
+
 def run_job(job: Job) -> JobResult:
     """Hash, read metadata and analyse one file; never raises for bad input."""
     result = JobResult(path=job.path, root=job.root, outcome="analysed")
-    if os.path.islink(job.path):
-        # A link could point anywhere, /etc included, so nothing outside the
-        # recorder's own files is read. Its name still gives the call's
-        # metadata, so retention and the purge see the row like any other.
-        try:
-            link_mtime_ns = os.lstat(job.path).st_mtime_ns
-        except FileNotFoundError:
-            result.outcome = "vanished"
-            return result
-        _read_metadata(job, result, link_mtime_ns)
-        result.mtime_ns = link_mtime_ns
-        result.error = (
-            f"symbolic link: {job.path} is a link, and recwatch does not follow "
-            "links in the spool so that no file outside it is read. Replace the "
-            "link with the recording itself"
-        )
-        result.flags = sorted({*result.flags, "symlink"})
-        return result
-    content = None
     try:
-        before = os.stat(job.path)
-        # A file seen before is hashed first, so that an unchanged file is not
-        # decoded. A new file is read once, and the same bytes are hashed and
-        # decoded, which saves a second read of the file.
-        if job.known_sha256 is None and before.st_size <= IN_MEMORY_MAX_BYTES:
-            with open(job.path, "rb") as handle:
-                content = handle.read()
-            result.sha256 = hashlib.sha256(content).hexdigest()
-        else:
-            result.sha256 = sha256_file(job.path)
-        after = os.stat(job.path)
+        entry = os.lstat(job.path)
     except FileNotFoundError:
         result.outcome = "vanished"
         return result
     except OSError as error:
-        result.error = (
-            f"cannot read {job.path}: {error.strerror}; check the file's "
-            "permissions and the disk, it is read again on the next scan"
-        )
-        result.flags = ["unreadable"]
+        return _unreadable(job, result, error)
+    if stat.S_ISLNK(entry.st_mode):
+        return _link_result(job, result, entry)
+    if not stat.S_ISREG(entry.st_mode):
+        return _special_file_result(job, result, entry)
+    content = None
+    try:
+        with open_regular(job.path) as handle:
+            before = os.fstat(handle.fileno())
+            if not stat.S_ISREG(before.st_mode):
+                # The path was replaced between the lstat and the open.
+                return _special_file_result(job, result, before)
+            # A file seen before is hashed first, so that an unchanged file is
+            # not decoded. A new file is read once, and the same bytes are
+            # hashed and decoded, which saves a second read of the file.
+            if job.known_sha256 is None and before.st_size <= IN_MEMORY_MAX_BYTES:
+                content = handle.read()
+                result.sha256 = hashlib.sha256(content).hexdigest()
+            else:
+                result.sha256 = _sha256_stream(handle)
+        after = os.lstat(job.path)
+    except FileNotFoundError:
+        result.outcome = "vanished"
         return result
+    except OSError as error:
+        return _unreadable(job, result, error)
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
         result.outcome = "changing"
         return result

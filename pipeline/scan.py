@@ -4,7 +4,9 @@ A reconciliation compares a root with the catalog. ``list_tree`` reads only the
 folders' entries, as ``find ROOT -type f`` does, which finds files added or
 removed while nothing watched. ``scan_tree`` also reads each file's size and
 modification time, which finds files rewritten in place. Both skip names that
-match the ignore patterns and list symbolic links without following them.
+match the ignore patterns. They list symbolic links without following them, and
+FIFOs, sockets and device files without opening them, so that ingest gives each
+of these entries a catalog row with the reason it was not read.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ import struct
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from pipeline.analysis import redact
+from pipeline.analysis import open_regular, redact
 
 logger = logging.getLogger(__name__)
 
 
 def scan_tree(root: Path, ignore_patterns: Iterable[str]) -> dict[str, tuple[int, int]]:
     """Return path -> (size, mtime_ns) for every candidate file below ``root``.
+
+    The size is that of a regular file and 0 for any other entry, because
+    ingest reads no bytes of links and special files and stores their size as 0.
 
     Each folder is read once with ``os.scandir`` on an open descriptor, and each
     file costs one ``lstat`` relative to that descriptor, so the kernel does not
@@ -41,7 +46,8 @@ def scan_tree(root: Path, ignore_patterns: Iterable[str]) -> dict[str, tuple[int
                 info = os.stat(name, dir_fd=descriptor, follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            found[prefix + name] = (info.st_size, info.st_mtime_ns)
+            size = info.st_size if stat.S_ISREG(info.st_mode) else 0
+            found[prefix + name] = (size, info.st_mtime_ns)
 
     _walk(root, ignore_patterns, add)
     return found
@@ -70,8 +76,8 @@ def _walk(
 ) -> None:
     """Call ``add(folder, descriptor, file_names)`` for each folder below ``root``.
 
-    ``file_names`` are the regular files and links of the folder that no ignore
-    pattern matches. The descriptor stays open during the call.
+    ``file_names`` are the entries of the folder other than folders that no
+    ignore pattern matches. The descriptor stays open during the call.
     """
     ignored = ignore_matcher(tuple(ignore_patterns))
     stack = [str(root)]
@@ -95,11 +101,9 @@ def _walk(
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             stack.append(prefix + name)
-                        # Links are listed so that each gets a row saying it
-                        # was not followed; they are never read.
-                        elif entry.is_file(follow_symlinks=False) or (
-                            entry.is_symlink()
-                        ):
+                        else:
+                            # Links and special files are listed too, so that
+                            # each gets a row with the reason it was not read.
                             names.append(name)
                     except FileNotFoundError:
                         continue
@@ -161,9 +165,14 @@ def is_ignored(name: str, patterns: Iterable[str]) -> bool:
 
 
 def wav_header_incomplete(path: str, size: int) -> bool:
-    """Return True when a RIFF header promises more bytes than the file has."""
+    """Return True when a RIFF header promises more bytes than the file has.
+
+    Links and special files return False without being read.
+    """
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return False
             header = handle.read(12)
     except OSError:
         return False
