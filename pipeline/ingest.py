@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,6 +79,32 @@ class _Pending:
 
 
 @dataclass
+class IngestSummary:
+    """Outcome of one ``Ingestor.ingest_once`` run.
+
+    ``files`` equals ``analysed + unchanged + skipped``. ``errors`` counts the
+    files of ``analysed`` whose new row has an error, so a rerun over the same
+    files reports 0. ``rows_in_error`` counts every present row under the given
+    paths whose status is ``error``, whichever run wrote it.
+    """
+
+    files: int = 0
+    analysed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    errors: int = 0
+    rows_in_error: int = 0
+
+    def line(self) -> str:
+        """Return the counts as ``name=value`` pairs for the command line."""
+        return (
+            f"files={self.files} analysed={self.analysed} "
+            f"unchanged={self.unchanged} skipped={self.skipped} "
+            f"errors_this_run={self.errors} rows_in_error={self.rows_in_error}"
+        )
+
+
+@dataclass
 class IngestHealth:
     """Counters and times that the dashboard shows as ingest health."""
 
@@ -90,6 +117,10 @@ class IngestHealth:
     pending: int = 0
     in_flight: int = 0
     files_stored: int = 0
+    files_analysed: int = 0
+    files_unchanged: int = 0
+    files_skipped: int = 0
+    file_errors: int = 0
     errors: int = 0
     events_lost: int = 0
     unavailable_roots: list[str] = field(default_factory=list)
@@ -211,6 +242,7 @@ class Ingestor:
         # Enough jobs queued to keep every worker busy between two loop steps.
         self._max_in_flight = 64 * config["ingest.workers"]
         self._ready_hint = False
+        self.last_summary: IngestSummary | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -465,7 +497,7 @@ class Ingestor:
         vanished = [
             path
             for path in paths
-            if not os.path.exists(path) and self._root_available(path)
+            if not os.path.lexists(path) and self._root_available(path)
         ]
         if vanished:
             self.catalog.write(lambda con: recordings.mark_missing(con, vanished))
@@ -497,7 +529,9 @@ class Ingestor:
     def _is_ready(self, path: str, pending: _Pending, now: float) -> bool | None:
         """Return True when complete, False to wait, None when the file is gone."""
         try:
-            info = os.stat(path)
+            # lstat, so that a dangling link gets its symlink row instead of
+            # looking deleted.
+            info = os.lstat(path)
         except FileNotFoundError:
             return None
         if pending.forced:
@@ -509,7 +543,8 @@ class Ingestor:
             if not (first_look and pending.closed):
                 return False
         quiet_s = now - pending.changed_at
-        if wav_header_incomplete(path, info.st_size):
+        # Only a regular file's header is read, because opening a FIFO waits.
+        if stat.S_ISREG(info.st_mode) and wav_header_incomplete(path, info.st_size):
             grace_s = self.config["ingest.incomplete_grace_s"]
             return quiet_s >= self.config["ingest.stable_s"] + grace_s
         return pending.closed or quiet_s >= self.config["ingest.stable_s"]
@@ -531,6 +566,7 @@ class Ingestor:
                 with self._wakeup:
                     self._pending.pop(path, None)
                     self._gone.add(path)
+                self._skip(path, "it was deleted or moved before it was complete")
             elif state:
                 ready.append(path)
         if not ready:
@@ -643,24 +679,40 @@ class Ingestor:
         retry = [r.path for r in batch if r.outcome == "changing"]
         vanished = {r.path for r in batch if r.outcome == "vanished"}
         storable = [r for r in batch if r.outcome in ("analysed", "unchanged")]
+        destroyed: set[str] = set()
         try:
             stored = self.catalog.write(
-                lambda con: recordings.store_results(con, storable)
+                lambda con: recordings.store_results(con, storable, skipped=destroyed)
             )
         except Exception:
             logger.exception("storing %d results failed; they are retried", len(batch))
             self.health.errors += 1
             retry.extend(r.path for r in storable)
-            stored = 0
+            storable, stored = [], 0
+            destroyed.clear()
+        written = [r for r in storable if r.path not in destroyed]
+        analysed = [r for r in written if r.outcome == "analysed"]
+        file_errors = sum(1 for r in analysed if r.error)
         self.health.files_stored += stored
-        self.health.errors += sum(1 for r in storable if r.error)
-        for result in storable:
-            if result.outcome == "analysed":
-                self._log_stored(result)
+        self.health.files_analysed += len(analysed)
+        self.health.files_unchanged += len(written) - len(analysed)
+        self.health.file_errors += file_errors
+        self.health.errors += file_errors
+        for result in analysed:
+            self._log_stored(result)
+        for path in destroyed:
+            self._skip(path, "the purge is destroying it", level=logging.INFO)
+        for path in vanished:
+            self._skip(path, "it was deleted or moved before it was analysed")
         for path in retry:
             self.notify(path)
         if vanished:
             self._store_gone(vanished)
+
+    def _skip(self, path: str, reason: str, *, level: int = logging.WARNING) -> None:
+        """Count and log a file that gets no catalog row in this pass."""
+        self.health.files_skipped += 1
+        logger.log(level, "skipped %s: %s", redact(path), reason)
 
     @staticmethod
     def _log_stored(result: JobResult) -> None:
@@ -795,15 +847,21 @@ class Ingestor:
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
-        """Catalog every new or changed file under ``paths``; return files found."""
+        """Catalog every new or changed file under ``paths``; return files found.
+
+        ``last_summary`` then contains the run's counts (see ``IngestSummary``).
+        """
         if self._executor is None:
             self._executor = make_executor(
                 self.config["ingest.workers"], self._audio_options["notice_clip"]
             )
+        health = self.health
+        at_start = replace(health)
+        targets = [Path(path).resolve() for path in paths]
         total = 0
-        for path in paths:
-            path = Path(path).resolve()
-            if path.is_file():
+        for path in targets:
+            # Not is_file(): a FIFO given by name is a file to catalog as well.
+            if not path.is_dir():
                 self.notify(str(path), closed=True)
                 total += 1
             else:
@@ -828,6 +886,17 @@ class Ingestor:
             if self._in_flight and not self._done:
                 with self._wakeup:
                     self._wakeup.wait(0.05)
+        # Files whose size and mtime match their row are not queued at all.
+        up_to_date = total - queued
+        self.last_summary = IngestSummary(
+            files=total,
+            analysed=health.files_analysed - at_start.files_analysed,
+            unchanged=up_to_date + health.files_unchanged - at_start.files_unchanged,
+            skipped=health.files_skipped - at_start.files_skipped,
+            errors=health.file_errors - at_start.file_errors,
+            rows_in_error=recordings.count_errors(self.catalog.cursor(), targets),
+        )
+        logger.info("ingest run finished: %s", self.last_summary.line())
         return total
 
     def health_dict(self) -> dict:

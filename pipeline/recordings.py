@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -232,8 +233,13 @@ def store_results(
     results: Sequence[JobResult],
     *,
     now: datetime | None = None,
+    skipped: set[str] | None = None,
 ) -> int:
-    """Store finished jobs (call on the writer thread); return rows written."""
+    """Store finished jobs (call on the writer thread); return rows written.
+
+    ``skipped``, when given, receives the paths whose result was not stored
+    because the purge is destroying or has destroyed the file.
+    """
     now = now or datetime.now(UTC)
     analysed = [result for result in results if result.outcome == "analysed"]
     unchanged = [result for result in results if result.outcome == "unchanged"]
@@ -263,6 +269,8 @@ def store_results(
         rows = [_row(result, now) for result in analysed]
         con.register("batch", _batch_frame(rows))
         destroyed = _paths_being_destroyed(con)
+        if skipped is not None:
+            skipped.update(destroyed)
         if destroyed:
             rows = [row for row in rows if row["path"] not in destroyed]
             analysed = [r for r in analysed if r.path not in destroyed]
@@ -359,3 +367,23 @@ def known_files(
         [prefix],
     ).fetchall()
     return present, {path for (path,) in missing}
+
+
+def count_errors(cursor: duckdb.DuckDBPyConnection, targets: Iterable[Path]) -> int:
+    """Return the number of present rows in error at or below each target path.
+
+    A target that is a folder counts the rows below it, any other target the
+    row of that path.
+    """
+    targets = list(targets)
+    prefixes = [str(path).rstrip("/") + "/" for path in targets if path.is_dir()]
+    files = [str(path) for path in targets if not path.is_dir()]
+    rows = cursor.execute(
+        "SELECT count(*) FROM recordings WHERE status = 'error'"
+        " AND missing_since IS NULL"
+        " AND (path IN (SELECT unnest(?::VARCHAR[]))"
+        " OR EXISTS (SELECT 1 FROM unnest(?::VARCHAR[]) AS t(prefix)"
+        " WHERE starts_with(recordings.path, t.prefix)))",
+        [files, prefixes],
+    ).fetchall()
+    return rows[0][0]
