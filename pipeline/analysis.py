@@ -248,6 +248,9 @@ def run_job(job: Job) -> JobResult:
     if metadata.raw_format:
         raw_format = audio.RawFormat(**metadata.raw_format)
     try:
+        # NOTE: without ``content`` (a re-analysis, or a file larger than
+        # IN_MEMORY_MAX_BYTES) the decoder opens the path again, so a FIFO put
+        # in the file's place after the lstat above can still block this worker.
         result.stats = audio.analyze_file(
             job.path, raw_format=raw_format, content=content, **job.audio_options
         )

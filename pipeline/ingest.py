@@ -95,10 +95,10 @@ class IngestSummary:
     errors: int = 0
     rows_in_error: int = 0
 
-    def line(self) -> str:
-        """Return the counts as ``name=value`` pairs for the command line."""
+    def totals_line(self) -> str:
+        """Return the machine-readable last line of ``recwatch ingest --once``."""
         return (
-            f"files={self.files} analysed={self.analysed} "
+            f"ingest: files={self.files} analysed={self.analysed} "
             f"unchanged={self.unchanged} skipped={self.skipped} "
             f"errors_this_run={self.errors} rows_in_error={self.rows_in_error}"
         )
@@ -896,7 +896,7 @@ class Ingestor:
             errors=health.file_errors - at_start.file_errors,
             rows_in_error=recordings.count_errors(self.catalog.cursor(), targets),
         )
-        logger.info("ingest run finished: %s", self.last_summary.line())
+        logger.info("run finished: %s", self.last_summary.totals_line())
         return total
 
     def health_dict(self) -> dict:

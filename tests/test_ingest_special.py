@@ -207,6 +207,10 @@ def test_once_rerun_reports_rows_in_error(catalog, config, executor, tmp_path):
     assert second == IngestSummary(
         files=4, analysed=0, unchanged=4, skipped=0, errors=0, rows_in_error=2
     )
+    assert second.totals_line() == (
+        "ingest: files=4 analysed=0 unchanged=4 skipped=0"
+        " errors_this_run=0 rows_in_error=2"
+    )
     # The size stored for links and FIFOs is the one the scan reports, so a
     # rerun queues neither of them again.
     assert (
