@@ -14,7 +14,20 @@ and turn them into an exit message or a notice on the page::
 
 
 class RecwatchError(Exception):
-    """Base class of every error the pipeline raises on purpose."""
+    """Base class of every error the pipeline raises on purpose.
+
+    The message is English, for the command line and the logs. ``code`` names
+    the error for the dashboard, which shows the message of that code in the
+    user's language, filled in with ``values``. Without a code the dashboard
+    shows the English message.
+    """
+
+    def __init__(
+        self, message: str = "", *, code: str | None = None, values: dict | None = None
+    ):
+        super().__init__(message)
+        self.code = code
+        self.values = dict(values or {})
 
 
 class ConfigError(RecwatchError):

@@ -97,11 +97,26 @@ def hold_end_instant(ends_on: date, tz: ZoneInfo) -> datetime:
     return next_day.astimezone(UTC)
 
 
+# NOTE: the regulation sets no maximum hold length, so this limit is a guess. An
+# end date further ahead is most likely a typo (2099 for 2029). A longer hold can
+# be placed again before this one ends.
+MAX_HOLD_YEARS = 10
+
+
+def latest_end(today: date) -> date:
+    """Return the last end date a hold placed ``today`` may have."""
+    try:
+        return today.replace(year=today.year + MAX_HOLD_YEARS)
+    except ValueError:  # today is 29 February
+        return today.replace(year=today.year + MAX_HOLD_YEARS, day=28)
+
+
 def _require_text(value: str | None, field: str, example: str) -> str:
     text = (value or "").strip()
     if not text:
         raise RecwatchError(
-            f"missing {field}: a hold needs a non-empty {field}, for example {example}"
+            f"missing {field}: a hold needs a non-empty {field}, for example {example}",
+            code=f"hold_missing_{field}",
         )
     return text
 
@@ -129,8 +144,9 @@ def place_hold(
 
     Call on the catalog's writer thread (inside ``Catalog.write``). ``ends_on`` is
     the last local date in ``tz`` on which the hold protects the recording, and it
-    must be later than today. Raises :class:`RecwatchError` for an empty reason or
-    approver, a past end date, or a recording that is unknown or already deleted.
+    must be later than today and at most ``MAX_HOLD_YEARS`` ahead. Raises
+    :class:`RecwatchError` for an empty reason or approver, an end date out of
+    that range, or a recording that is unknown or already deleted.
     """
     reason = _require_text(reason, "reason", "'감사원 감사 증거 (문서 2026-0001)'")
     approver = _require_text(approver, "approver", "'정보통신과장'")
@@ -141,7 +157,19 @@ def place_hold(
     if ends_on <= today:
         raise RecwatchError(
             f"invalid end date {ends_on.isoformat()} for a hold on recording "
-            f"{recording_id}: it must be later than today ({today.isoformat()})"
+            f"{recording_id}: it must be later than today ({today.isoformat()})",
+            code="hold_end_not_future",
+            values={"ends_on": ends_on.isoformat(), "today": today.isoformat()},
+        )
+    latest = latest_end(today)
+    if ends_on > latest:
+        raise RecwatchError(
+            f"invalid end date {ends_on.isoformat()} for a hold on recording "
+            f"{recording_id}: a hold may end at most {MAX_HOLD_YEARS} years ahead, "
+            f"on {latest.isoformat()} at the latest. Check the year, or place the "
+            "hold again before it ends",
+            code="hold_end_too_far",
+            values={"ends_on": ends_on.isoformat(), "latest": latest.isoformat()},
         )
 
     found = con.execute(
@@ -150,12 +178,16 @@ def place_hold(
     if not found:
         raise RecwatchError(
             f"recording {recording_id} not found: check the id with "
-            "`recwatch recordings`"
+            "`recwatch recordings`",
+            code="recording_not_found",
+            values={"recording": recording_id},
         )
     if found[0][0] == "deleted":
         raise RecwatchError(
             f"recording {recording_id} was already deleted by a purge: a hold can "
-            "no longer protect it"
+            "no longer protect it",
+            code="hold_recording_deleted",
+            values={"recording": recording_id},
         )
 
     ends_at = hold_end_instant(ends_on, zone)
@@ -201,7 +233,9 @@ def release_hold(
     if hold.released_at is not None:
         raise RecwatchError(
             f"hold {hold_id} was already released on "
-            f"{hold.released_at.isoformat()} by {hold.released_by}"
+            f"{hold.released_at.isoformat()} by {hold.released_by}",
+            code="hold_already_released",
+            values={"hold": hold_id, "by": hold.released_by},
         )
     con.execute(
         "UPDATE holds SET released_by = ?, released_at = ?, release_reason = ?"
@@ -228,7 +262,9 @@ def get_hold(cursor: duckdb.DuckDBPyConnection, hold_id: int) -> Hold:
     ).fetchall()
     if not rows:
         raise RecwatchError(
-            f"hold {hold_id} not found: list holds with `recwatch hold list`"
+            f"hold {hold_id} not found: list holds with `recwatch hold list`",
+            code="hold_not_found",
+            values={"hold": hold_id},
         )
     return Hold(*rows[0])
 

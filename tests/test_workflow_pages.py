@@ -808,7 +808,7 @@ def test_place_and_release_hold(service, tmp_path):
 
     page.release_select.value = hold_id
     assert page.release() is None
-    assert "missing reason" in alert_text(page)
+    assert "사유를 입력하십시오" in alert_text(page)
     page.release_reason.value = "감사 종결"
     released = page.release()
 
@@ -821,10 +821,20 @@ def test_place_and_release_hold(service, tmp_path):
 @pytest.mark.parametrize(
     ("recording_id", "ends_on", "expected"),
     [
-        pytest.param(None, date(2026, 6, 30), "no recording id", id="no-recording"),
-        pytest.param(999, date(2026, 6, 30), "recording 999 not found", id="unknown"),
-        pytest.param(1, None, "no end date", id="no-end-date"),
-        pytest.param(1, date(2026, 3, 3), "must be later than today", id="past-end"),
+        pytest.param(
+            None,
+            date(2026, 6, 30),
+            "다음 항목을 입력하십시오: 녹취파일 번호",
+            id="no-recording",
+        ),
+        pytest.param(999, date(2026, 6, 30), "녹취파일 999번이 없습니다", id="unknown"),
+        pytest.param(1, None, "다음 항목을 입력하십시오: 종료일", id="no-end-date"),
+        pytest.param(
+            1,
+            date(2026, 3, 3),
+            "종료일 2026-03-03은(는) 오늘(2026-03-03)보다 뒤의 날짜여야",
+            id="past-end",
+        ),
     ],
 )
 def test_place_hold_errors_show(service, tmp_path, recording_id, ends_on, expected):
@@ -838,6 +848,27 @@ def test_place_hold_errors_show(service, tmp_path, recording_id, ends_on, expect
     assert page.place() is None
 
     assert expected in alert_text(page)
+
+
+def test_place_hold_lists_every_empty_field(service, tmp_path):
+    page = HoldsPage(service, user=OPERATOR, clock=lambda: NOW)
+
+    assert page.place() is None
+
+    assert "녹취파일 번호, 종료일, 사유, 승인자" in alert_text(page)
+
+
+def test_hold_error_in_english(service, tmp_path):
+    add_recording(service.catalog, tmp_path / "calls", CALL_START)
+    page = HoldsPage(service, user=OPERATOR, clock=lambda: NOW, language="en")
+    page.recording_id.value = 999
+    page.reason.value = "evidence"
+    page.approver.value = "head"
+    page.ends_on.value = date(2026, 6, 30)
+
+    assert page.place() is None
+
+    assert "Recording 999 not found" in alert_text(page)
 
 
 def test_approver_cannot_place_hold(service, tmp_path):

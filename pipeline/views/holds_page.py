@@ -173,20 +173,25 @@ class HoldsPage(WorkflowPage):
         """Place a hold as typed in the form; return its id, or None after an error."""
         self.clear_alert()
 
+        missing = [
+            self.text(key)
+            for key, empty in (
+                ("wf.recording_id", self.recording_id.value is None),
+                ("wf.ends_on", not isinstance(self.ends_on.value, date)),
+                ("wf.hold_reason", not (self.reason.value or "").strip()),
+                ("wf.approver", not (self.approver.value or "").strip()),
+            )
+            if empty
+        ]
+        if missing:
+            # Every empty field at once, so that the form needs one correction.
+            self.show_error(self.text("wf.fill_in", fields=", ".join(missing)))
+            return None
+
         def write() -> int:
             user = self.acting_user("place_hold")
             recording_id = self.recording_id.value
             ends_on = self.ends_on.value
-            if recording_id is None:
-                raise RecwatchError(
-                    "no recording id was entered for the hold. Enter the id shown "
-                    "in the recordings list."
-                )
-            if not isinstance(ends_on, date):
-                raise RecwatchError(
-                    "no end date was picked for the hold. Pick the last day the "
-                    "recording must be kept."
-                )
             return self.catalog.write(
                 lambda con: holds.place_hold(
                     con,
@@ -221,7 +226,8 @@ class HoldsPage(WorkflowPage):
             hold_id = self.release_select.value
             if hold_id is None:
                 raise RecwatchError(
-                    "no active hold is selected. Pick the hold to release."
+                    "no active hold is selected. Pick the hold to release.",
+                    code="hold_not_selected",
                 )
             return self.catalog.write(
                 lambda con: holds.release_hold(

@@ -371,6 +371,54 @@ LABELS: dict[str, dict[str, str]] = {
         "ko": "보존 조치 {hold}을(를) 해제했습니다.",
         "en": "Hold {hold} released.",
     },
+    "wf.fill_in": {
+        "ko": "다음 항목을 입력하십시오: {fields}",
+        "en": "Fill in: {fields}",
+    },
+    # Messages of the pipeline's error codes (RecwatchError.code), by "err.CODE"
+    "err.hold_not_selected": {
+        "ko": "해제할 보존 조치를 선택하십시오.",
+        "en": "Pick the hold to release.",
+    },
+    "err.hold_missing_reason": {
+        "ko": "사유를 입력하십시오.",
+        "en": "Enter the reason.",
+    },
+    "err.hold_missing_approver": {
+        "ko": "승인자를 입력하십시오.",
+        "en": "Enter the approver.",
+    },
+    "err.hold_missing_actor": {
+        "ko": "처리자 사용자명이 없습니다. 다시 로그인하십시오.",
+        "en": "No username for the change. Log in again.",
+    },
+    "err.hold_end_not_future": {
+        "ko": "종료일 {ends_on}은(는) 오늘({today})보다 뒤의 날짜여야 합니다.",
+        "en": "The end date {ends_on} must be later than today ({today}).",
+    },
+    "err.hold_end_too_far": {
+        "ko": "종료일 {ends_on}이(가) 너무 멉니다. {latest}까지 정할 수 있습니다. "
+        "연도를 확인하십시오.",
+        "en": "The end date {ends_on} is too far ahead; {latest} at the latest. "
+        "Check the year.",
+    },
+    "err.recording_not_found": {
+        "ko": "녹취파일 {recording}번이 없습니다. "
+        "녹취파일 목록에서 번호를 확인하십시오.",
+        "en": "Recording {recording} not found. Check the id in the recordings list.",
+    },
+    "err.hold_recording_deleted": {
+        "ko": "녹취파일 {recording}번은 이미 파기되어 보존 조치를 할 수 없습니다.",
+        "en": "Recording {recording} was already purged; a hold cannot protect it.",
+    },
+    "err.hold_already_released": {
+        "ko": "보존 조치 {hold}번은 이미 {by}이(가) 해제했습니다.",
+        "en": "Hold {hold} was already released by {by}.",
+    },
+    "err.hold_not_found": {
+        "ko": "보존 조치 {hold}번이 없습니다.",
+        "en": "Hold {hold} not found.",
+    },
     # Purge status and purge page
     "wf.purge_status": {"ko": "파기 현황", "en": "Purge"},
     "wf.last_purge": {"ko": "마지막 파기", "en": "Last purge"},

@@ -23,7 +23,7 @@ from pipeline.auth import User
 from pipeline.errors import PermissionDenied, RecwatchError
 from pipeline.service import Service
 from pipeline.views.formatting import escape
-from pipeline.views.i18n import label
+from pipeline.views.i18n import LABELS, label
 from pipeline.views.table import TABLE_CSS
 
 logger = logging.getLogger(__name__)
@@ -225,7 +225,18 @@ class WorkflowPage(pn.viewable.Viewer):
             logger.warning(
                 "dashboard action failed for %s: %s",
                 self.user.username if self.user else "no user",
-                type(error).__name__,
+                error.code or type(error).__name__,
             )
-            self.show_error(str(error))
+            self.show_error(self.error_text(error))
             return None
+
+    def error_text(self, error: RecwatchError) -> str:
+        """Return the error's message in the page's language when it has a code.
+
+        Errors without a code, or with one that has no message here yet, keep
+        the pipeline's English message.
+        """
+        key = f"err.{error.code}"
+        if error.code and key in LABELS:
+            return self.text(key, **error.values)
+        return str(error)
