@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from pipeline import holds
 from pipeline.catalog import Catalog, connect
 from pipeline.config import Config, load_config
 from pipeline.errors import CatalogLockedError, ConfigError, RecwatchError
@@ -60,11 +61,6 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-# NOTE: the regulation sets no maximum hold length, so this limit is a guess. An
-# end date further ahead is most likely a typo (2099 for 2029). A longer hold can
-# be placed again before this one ends.
-MAX_HOLD_YEARS = 10
-
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -80,13 +76,10 @@ def parse_hold_end(text: str, today: date) -> date:
             "check the day of the month",
             2,
         ) from None
-    try:
-        latest = today.replace(year=today.year + MAX_HOLD_YEARS)
-    except ValueError:  # today is 29 February
-        latest = today.replace(year=today.year + MAX_HOLD_YEARS, day=28)
+    latest = holds.latest_end(today)
     if ends_on > latest:
         raise fail(
-            f"invalid --until {text!r}: a hold may end at most {MAX_HOLD_YEARS} "
+            f"invalid --until {text!r}: a hold may end at most {holds.MAX_HOLD_YEARS} "
             f"years ahead, on {latest.isoformat()} at the latest. Check the year, "
             "or place the hold again before it ends",
             2,

@@ -17,6 +17,10 @@ from retention_fixtures import (
 from pipeline import accesslog, holds
 from pipeline.errors import RecwatchError
 
+# A hold end date two years ahead: in the future, and within the ten years
+# that the command line accepts.
+UNTIL = f"{date.today().year + 2}-12-31"
+
 NOW = local(2026, 12, 4, 10, 0)
 
 
@@ -206,13 +210,13 @@ def test_hold_commands(catalog, config, recording_id, tmp_path):
         "--approver",
         "정보통신과장",
         "--until",
-        "2099-12-31",
+        UNTIL,
         "--actor",
         "admin",
     )
     assert added.exit_code == 0, added.output
     assert added.stdout.strip() == (
-        f"hold 1 placed on recording {recording_id} until 2099-12-31"
+        f"hold 1 placed on recording {recording_id} until {UNTIL}"
     )
 
     listed = run_cli(tmp_path, config, "hold", "list")
@@ -222,7 +226,7 @@ def test_hold_commands(catalog, config, recording_id, tmp_path):
         "1",
         str(recording_id),
         "active",
-        "2099-12-31",
+        UNTIL,
         "정보통신과장",
         "admin",
     ]
@@ -244,7 +248,7 @@ def test_hold_commands(catalog, config, recording_id, tmp_path):
             id="bad-date",
         ),
         pytest.param(
-            ["--reason", "x", "--approver", "", "--until", "2099-12-31"],
+            ["--reason", "x", "--approver", "", "--until", UNTIL],
             1,
             "missing approver",
             id="empty-approver",
@@ -269,3 +273,23 @@ def test_hold_release_unknown(catalog, config, recording_id, tmp_path):
     result = run_cli(tmp_path, config, "hold", "release", "7", "--reason", "x")
     assert result.exit_code == 1
     assert "hold 7 not found" in one_line(result.stderr)
+
+
+def test_hold_end_too_far_rejected(catalog, recording_id):
+    now = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
+
+    with pytest.raises(RecwatchError, match="at most 10 years ahead") as info:
+        catalog.write(
+            lambda con: holds.place_hold(
+                con,
+                recording_id,
+                reason="증거",
+                approver="과장",
+                ends_on=date(2099, 12, 31),
+                actor="admin",
+                now=now,
+            )
+        )
+
+    assert info.value.code == "hold_end_too_far"
+    assert info.value.values["latest"] == "2036-03-03"
