@@ -108,7 +108,9 @@ def ingest(
 
     With --once, everything under PATHS is cataloged and the command exits 0 when
     the run completes, even if some files failed: their errors are in the
-    catalog. Without --once it watches the recorder roots until Ctrl-C.
+    catalog. Its last line counts the files found (analysed + unchanged +
+    skipped), the errors of this run and the rows still in error under PATHS.
+    Without --once it watches the recorder roots until Ctrl-C.
 
     Example:
 
@@ -149,15 +151,12 @@ def _ingest_once(ingestor: Ingestor, targets: list[Path]) -> None:
             progress.update(task, completed=done, total=total)
 
         try:
-            found = ingestor.ingest_once(targets, progress=update)
+            ingestor.ingest_once(targets, progress=update)
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
         finally:
             ingestor.stop()
-    health = ingestor.health
-    console.print(
-        f"ingest: files={found} stored={health.files_stored} errors={health.errors}"
-    )
+    console.print(ingestor.last_summary.totals_line())
 
 
 def _jsonable(value: Any) -> Any:

@@ -106,7 +106,11 @@ def test_ingest_once_catalogs_every_codec(speech_spool, tmp_path):
     db = tmp_path / "catalog.duckdb"
     result = recwatch("ingest", "--once", str(root), "--db", str(db), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert f"ingest: files={len(truth)} stored={len(truth)} errors=0" in result.stderr
+    count = len(truth)
+    assert (
+        f"ingest: files={count} analysed={count} unchanged=0 skipped=0 "
+        "errors_this_run=0 rows_in_error=0"
+    ) in result.stderr
 
     records = recordings_json(db, tmp_path)
     assert len(records) == len(truth)
