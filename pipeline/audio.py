@@ -213,8 +213,7 @@ def analyze_file(
         # dashboard, and a file's content is not the dashboard's to show.
         raise AudioError(
             f"not audio: {path_text} contains text; expected a WAV or "
-            "MP3 recording. Remove the file from the spool or fix the program that "
-            "wrote it",
+            "MP3 recording. Check the program that wrote it",
             flags=("not_audio",),
         )
 
@@ -242,7 +241,7 @@ def analyze_file(
         raise AudioError(
             f"decode failed: libsndfile stopped reading {path_text} after "
             f"{stats.frames} frames ({error}); the file is damaged. Check the "
-            "recorder; the file will be analysed again if it changes",
+            "recorder",
             flags=("decode_error",),
         ) from error
     finally:
@@ -354,7 +353,7 @@ def _file_size(path: str, content: bytes | None = None) -> int:
     if size == 0:
         raise AudioError(
             f"empty file: {path} has 0 bytes; the recorder may have failed to write "
-            "it. Check the recorder; the file will be analysed again if it changes",
+            "it. Check the recorder",
             flags=("empty",),
         )
     return size
@@ -480,8 +479,7 @@ def _decode_pcm16(
                 codes = np.fromfile(stream, "<i2", count * channels)
                 if len(codes) < count * channels:
                     raise AudioError(
-                        f"decode failed: {path} became shorter while it was read; "
-                        "the file will be analysed again if it changes",
+                        f"decode failed: {path} became shorter while it was read",
                         flags=("decode_error",),
                     )
             yield codes.reshape(-1, channels)
@@ -510,8 +508,7 @@ def _decode_after_libsndfile_failure(
         raise AudioError(
             f"not audio: {path} starts with bytes {head[:8].hex(' ')}, which match no "
             "known audio format, and libsndfile cannot open it; expected a WAV or MP3 "
-            "recording. Remove the file from the spool or fix the program that wrote "
-            "it",
+            "recording. Check the program that wrote it",
             flags=("not_audio",),
         ) from error
     if header is not None and header.format_tag not in _LIBSNDFILE_WAV_TAGS:
@@ -524,8 +521,7 @@ def _decode_after_libsndfile_failure(
         return _decode_ffmpeg(path, container, f"{container} audio")
     raise AudioError(
         f"decode failed: libsndfile cannot read {path} ({error}); the {container} "
-        "file is damaged. Check the recorder; the file will be analysed again if it "
-        "changes",
+        "file is damaged. Check the recorder",
         flags=("decode_error",),
     ) from error
 

@@ -241,8 +241,7 @@ def read_wav_header(stream: io.BufferedIOBase, path: str, file_size: int) -> Wav
             f"invalid WAV header: {path} has no complete fmt chunk in its first "
             f"{min(offset, file_size)} bytes"
             + (", because the file ends inside the header" if cut else "")
-            + "; the recorder may have stopped while writing it. Check the recorder; "
-            "the file will be analysed again if it changes",
+            + "; the recorder may have stopped while writing it. Check the recorder",
             flags=("truncated",) if cut else ("header_incomplete",),
         )
 
