@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
@@ -135,6 +135,18 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or "\\" in target:
         return "/"
     return target
+
+
+def login_language(language: str | None, next_target: str | None) -> str:
+    """Return the login page's language: ``lang``, else the page asked for, else ko.
+
+    A visit to /dashboard?lang=en without a login is sent to the login page with
+    the whole address in ``next``, so its ``lang`` sets the login page's too.
+    """
+    if language is None and next_target:
+        wanted = parse_qs(urlsplit(next_target).query).get("lang")
+        language = wanted[0] if wanted else None
+    return language if language in LOGIN_TEXT else "ko"
 
 
 def session_token(request_handler: RequestHandler) -> str | None:
@@ -256,8 +268,9 @@ class LoginHandler(RequestHandler):
             self._render(error=text["invalid"])
 
     def _language(self) -> str:
-        language = self.get_argument("lang", "ko")
-        return language if language in LOGIN_TEXT else "ko"
+        return login_language(
+            self.get_argument("lang", None), self.get_argument("next", None)
+        )
 
     def _render(self, *, error: str) -> None:
         language = self._language()

@@ -171,6 +171,15 @@ def test_dashboard_redirects_to_login(server: browser.Server, page: Page):
     assert page.locator(".recordings-table").count() == 0
 
 
+def test_login_page_follows_requested_language(server: browser.Server, page: Page):
+    page.goto(f"{server.url}?page=overview&lang=en")
+    expect(page.locator("form.login-form button[type=submit]")).to_have_text("Log in")
+    page.locator("#username").fill("operator")
+    page.locator("#password").fill("wrong-password-1")
+    page.locator("form.login-form button[type=submit]").click()
+    expect(page.locator(".login-error")).to_contain_text("incorrect")
+
+
 def test_wrong_password_is_rejected(server: browser.Server, page: Page):
     page.goto(f"{server.base_url}/login")
     page.locator("#username").fill("operator")

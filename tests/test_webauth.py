@@ -13,7 +13,7 @@ from pipeline.catalog import Catalog
 from pipeline.errors import ConfigError
 from pipeline.views.formatting import format_phone, mask_phone_numbers
 from pipeline.views.session import PersonalViewLog
-from pipeline.webauth import safe_next
+from pipeline.webauth import login_language, safe_next
 from pipeline.websessions import SessionStore, load_or_create_cookie_secret
 
 
@@ -142,6 +142,20 @@ def test_safe_next(target, expected):
 
 
 # -- masking --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "next_target", "expected"),
+    [
+        pytest.param("en", None, "en", id="lang"),
+        pytest.param(None, "/dashboard?page=retention&lang=en", "en", id="from-next"),
+        pytest.param("ko", "/dashboard?lang=en", "ko", id="lang-wins"),
+        pytest.param(None, "/dashboard?lang=fr", "ko", id="unknown"),
+        pytest.param(None, None, "ko", id="default"),
+    ],
+)
+def test_login_language(language, next_target, expected):
+    assert login_language(language, next_target) == expected
 
 
 @pytest.mark.parametrize(
