@@ -146,6 +146,10 @@ def build_dashboard(service, user) -> None:
         button_style="outline",
         css_classes=["page-navigation"],
     )
+    if denied_page is not None:
+        # The widget selects its first option when built with None, which would
+        # mark 현황 as the page shown under the access-denied notice.
+        navigation.value = None
     status = pn.pane.HTML("", css_classes=["sidebar-status"])
     page_title = PageTitle(text=label("title", initial_language))
     account = pn.pane.HTML("", css_classes=["sidebar-account"])

@@ -248,6 +248,8 @@ def test_role_page_matrix(server: browser.Server, page: Page, role: str):
             expect(denied.first).to_be_visible()
             assert page.locator(READY[key]).count() == 0, f"{role} saw page {key}"
             assert f"page denied: username={role} page={key}" in server.log()
+            active = page.locator(".page-navigation button.bk-active")
+            assert active.count() == 0, f"{role} has a page marked under {key}"
     navigation = page.locator(".page-navigation button").all_inner_texts()
     for key in PAGES:
         shown = label(f"page.{key}", "ko") in navigation
