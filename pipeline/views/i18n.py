@@ -39,9 +39,11 @@ LABELS: dict[str, dict[str, str]] = {
     "last_event": {"ko": "마지막 이벤트", "en": "Last event"},
     "queue": {"ko": "대기열", "en": "Queue"},
     "in_flight": {"ko": "분석 중", "en": "Analysing"},
-    "files_stored": {"ko": "수집된 파일", "en": "Files stored"},
-    "errors": {"ko": "오류", "en": "Errors"},
-    "events_lost": {"ko": "유실 이벤트", "en": "Events lost"},
+    # The ingest counters count since the server started, and a file that is
+    # stored again after a change counts again, so they differ from the totals.
+    "files_stored": {"ko": "서버 시작 후 저장", "en": "Stored since start"},
+    "errors": {"ko": "서버 시작 후 오류", "en": "Errors since start"},
+    "events_lost": {"ko": "서버 시작 후 유실 이벤트", "en": "Events lost since start"},
     "unavailable_roots": {"ko": "접근 불가 폴더", "en": "Unavailable folders"},
     "never": {"ko": "없음", "en": "never"},
     # Retention states
