@@ -88,8 +88,12 @@ class RequestsPage(WorkflowPage):
         self.editing: requests.RequestRecord | None = None
 
         # Form 1
+        # Outlined buttons, so that only the chosen kind is filled.
         self.access_kind = pn.widgets.RadioButtonGroup(
-            options=self._access_options(), value="provide", color="primary"
+            options=self._access_options(),
+            value="provide",
+            button_type="primary",
+            button_style="outline",
         )
         self.form = {
             name: (
