@@ -67,7 +67,7 @@ RECORDING_WIDTHS = {
     "start_time": 140,
     "line": 60,
     "department": 130,
-    "direction": 60,
+    "direction": 85,
     "other_party": 120,
     "duration": 80,
     "codec": 80,
