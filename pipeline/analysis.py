@@ -257,8 +257,8 @@ def run_job(job: Job) -> JobResult:
         result.flags.extend(result.stats.get("flags", []))
         result.flags.extend(_call_flags(result.stats, metadata.mode))
     except AudioError as error:
-        # Ingest stores the message on the file's row, and the file is read
-        # again when the recorder changes it; the message says so there.
+        # Ingest stores this message on the file's row, and it analyses the
+        # file again when the recorder changes it.
         result.error = f"{error}. The file is analysed again when it changes"
         result.flags.extend(error.flags)
     except (RecwatchError, OSError, ValueError, RuntimeError) as error:

@@ -710,8 +710,8 @@ class _SignalStats:
             threshold=self.threshold,
             vad_aggressiveness=vad_aggressiveness,
         )
-        # One array of silent-frame flags per block; the runs are counted once at
-        # the end, which costs less than counting them block by block.
+        # One array of silent-frame flags per block. The runs are counted once at
+        # the end, because that costs less than counting them block by block.
         self._silent: list[np.ndarray] = []
         self._ones = np.ones(self.frame_length, dtype=np.float64)
         # Samples after the last whole frame, channel-major, of shape (channels, n),

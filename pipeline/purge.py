@@ -723,7 +723,7 @@ def run_purge(
     latest = datetime.now(UTC) + MAX_FUTURE_NOW
     if apply and now > latest:
         raise RecwatchError(
-            f"purge refused: expiry measured at {now.isoformat()} is later than "
+            f"purge rejected: expiry measured at {now.isoformat()} is later than "
             "the current time, so recordings still inside the retention period "
             "would be destroyed. Run the purge without a future time; a dry run "
             "may look ahead"

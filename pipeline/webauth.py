@@ -144,8 +144,8 @@ def login_language(language: str | None, next_target: str | None) -> str:
     the whole address in ``next``, so its ``lang`` sets the login page's too.
     """
     if language is None and next_target:
-        wanted = parse_qs(urlsplit(next_target).query).get("lang")
-        language = wanted[0] if wanted else None
+        requested = parse_qs(urlsplit(next_target).query).get("lang")
+        language = requested[0] if requested else None
     return language if language in LOGIN_TEXT else "ko"
 
 

@@ -107,7 +107,7 @@ def test_dry_run_logged_as_preview(schema, config, spool):
     assert purge_log(schema) == []
 
 
-def test_apply_at_future_time_refused(schema, config, spool):
+def test_apply_at_future_time_rejected(schema, config, spool):
     path = write_calls(spool, FRESH, 1)[0]
     catalog_files(schema, config, [path])
     future = datetime.now(NOW.tzinfo) + timedelta(days=3650)
@@ -120,7 +120,7 @@ def test_apply_at_future_time_refused(schema, config, spool):
     assert purge.run_purge(schema, config, now=future).would_delete == 1
 
 
-def test_purge_command_refuses_future_now(catalog, config, tmp_path):
+def test_purge_command_future_now_rejected(catalog, config, tmp_path):
     catalog.write(create_retention_schema)
     path = write_calls(config.recorders[0].root, FRESH, 1)[0]
     catalog_files(catalog, config, [path])
@@ -129,7 +129,7 @@ def test_purge_command_refuses_future_now(catalog, config, tmp_path):
     result = run_cli(tmp_path, config, "purge", "--apply", "--now", "2099-01-01T00:00")
 
     assert result.exit_code == 1
-    assert "purge refused" in one_line(result.stderr)
+    assert "purge rejected" in one_line(result.stderr)
     assert path.exists()
 
 

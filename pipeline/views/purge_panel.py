@@ -252,14 +252,15 @@ class PurgePage(WorkflowPage):
         self.table.visible = bool(summary.lines)
 
     def reason_text(self, reason: str) -> str:
-        """Return a purge reason in the page's language; other text passes through.
+        """Return a purge reason in the page's language.
 
-        Errors keep the operating system's own message, which names the cause.
+        Other text passes through unchanged, so an error keeps the operating
+        system's own message, which names the cause.
         """
-        held = HELD_REASON.fullmatch(reason)
-        if held:
+        match = HELD_REASON.fullmatch(reason)
+        if match:
             return self.text(
-                "wf.purge_reason.held", until=held["until"], hold=held["hold"]
+                "wf.purge_reason.held", until=match["until"], hold=match["hold"]
             )
         key = PURGE_REASON_KEYS.get(reason)
         return self.text(key) if key else reason
