@@ -1020,7 +1020,11 @@ def test_purge_dry_run_then_confirmed_apply(service):
     assert page.table.value.loc[0, "outcome"] == "삭제"
     assert page.apply_button.disabled
     assert "삭제 1건" in page._totals.object
-    assert 'data-overdue="0"' in purge_status_html(service, "ko", now=NOW)
+    assert page.table.value.loc[0, "reason"] == "보존기간 경과"
+    status_html = purge_status_html(service, "ko", now=NOW)
+    assert 'data-overdue="0"' in status_html
+    # The run measured expiry at NOW, months before it finished.
+    assert "(2026-03-03 09:00 기준)" in status_html
 
 
 def test_purge_page_keeps_held_recording(service):

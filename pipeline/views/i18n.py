@@ -424,6 +424,7 @@ LABELS: dict[str, dict[str, str]] = {
     # Purge status and purge page
     "wf.purge_status": {"ko": "파기 현황", "en": "Purge"},
     "wf.last_purge": {"ko": "마지막 파기", "en": "Last purge"},
+    "wf.purge_as_of": {"ko": "({time} 기준)", "en": "(as of {time})"},
     "wf.next_purge": {"ko": "다음 파기 예정", "en": "Next purge"},
     "wf.overdue_files": {"ko": "기한 경과 파일", "en": "Overdue files"},
     "wf.purge_error": {"ko": "마지막 파기 오류", "en": "Last purge error"},

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 import panel as pn
@@ -37,20 +37,28 @@ COLUMNS = {
 }
 
 
-def last_run(cursor) -> tuple[datetime | None, str | None]:
-    """Return the finish time and status of the newest applied purge run."""
+# A finished run whose expiry time is older than this shows it beside its time.
+AS_OF_SHOWN_AFTER = timedelta(minutes=10)
+
+
+def last_run(cursor) -> tuple[datetime | None, str | None, datetime | None]:
+    """Return the finish time, status and expiry time of the newest applied purge.
+
+    The expiry time is the ``now`` the run measured expiry against, which is
+    earlier than its finish time when it was run for a past moment.
+    """
     rows = cursor.execute(
-        "SELECT finished_at, status FROM purge_runs WHERE mode = 'apply'"
+        "SELECT finished_at, status, now_used FROM purge_runs WHERE mode = 'apply'"
         " ORDER BY started_at DESC, id DESC LIMIT 1"
     ).fetchall()
-    return rows[0] if rows else (None, None)
+    return rows[0] if rows else (None, None, None)
 
 
 def purge_status_html(service, language: str, now: datetime | None = None) -> str:
     """Return the purge status block: last run, next run and overdue files."""
     config = service.config
     cursor = service.catalog.cursor()
-    finished_at, status = last_run(cursor)
+    finished_at, status, now_used = last_run(cursor)
     scheduler = service.purge_scheduler
     next_run = scheduler.next_run if scheduler is not None else None
     error = scheduler.last_error if scheduler is not None else None
@@ -61,6 +69,12 @@ def purge_status_html(service, language: str, now: datetime | None = None) -> st
     last_text = format_time(finished_at, config.tz) if finished_at else never
     if status and status != "completed":
         last_text += f" ({status})"
+    if finished_at and now_used and finished_at - now_used > AS_OF_SHOWN_AFTER:
+        # A run for a past moment leaves files that expired since then, which
+        # would otherwise look like a failed purge.
+        last_text += " " + label(
+            "wf.purge_as_of", language, time=format_time(now_used, config.tz)
+        )
     next_text = (
         format_time(next_run, config.tz)
         if next_run
