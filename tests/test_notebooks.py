@@ -272,6 +272,8 @@ def _write_config(base: Path) -> Path:
 
 def test_snapshot_command_publishes(tmp_path: Path):
     config_path = _write_config(tmp_path)
+    # The command snapshots an existing catalog and never creates one.
+    Catalog(tmp_path / "data" / "catalog.duckdb").close()
     result = CliRunner().invoke(
         report_cli.report_app,
         ["snapshot", "--config", str(config_path)],
@@ -281,6 +283,18 @@ def test_snapshot_command_publishes(tmp_path: Path):
     path = Path(result.output.strip().splitlines()[-1])
     assert path.parent == tmp_path / "data" / "snapshots"
     assert json.loads(snapshots.manifest_path(path).read_text())["reason"] == "manual"
+
+
+def test_snapshot_command_without_catalog(tmp_path: Path):
+    config_path = _write_config(tmp_path)
+    result = CliRunner().invoke(
+        report_cli.report_app,
+        ["snapshot", "--config", str(config_path)],
+        env={"RECWATCH_CONFIG": ""},
+    )
+    assert result.exit_code == 1
+    assert "was not found" in result.output
+    assert not (tmp_path / "data" / "catalog.duckdb").exists()
 
 
 def test_snapshot_command_locked_catalog(tmp_path: Path):
