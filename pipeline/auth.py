@@ -119,7 +119,9 @@ def require(user: User, action: str) -> None:
     raise PermissionDenied(
         f"user {user.username!r} with roles {', '.join(user.roles)} may not perform "
         f"{action!r}. It needs one of the roles {', '.join(permitted_roles)}, which "
-        f"an administrator can grant."
+        f"an administrator can grant.",
+        code="permission_denied",
+        values={"action": action, "roles": list(permitted_roles)},
     )
 
 

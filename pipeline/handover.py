@@ -321,7 +321,8 @@ def _check_recordings(record, recording_ids: Sequence[int]) -> list[int]:
     if not ids:
         raise RecwatchError(
             f"no recordings picked for request {record.number}. Pick at least one "
-            f"of its attached recordings {list(record.recording_ids)}."
+            f"of its attached recordings {list(record.recording_ids)}.",
+            code="no_recordings_picked",
         )
     foreign = [rid for rid in ids if rid not in record.recording_ids]
     if foreign:
@@ -335,17 +336,20 @@ def _check_recordings(record, recording_ids: Sequence[int]) -> list[int]:
 
 def _validate_people(recipient: Recipient, official: HandingOfficial) -> None:
     fields = {
-        "recipient address": recipient.address,
-        "recipient name": recipient.name,
-        "official affiliation": official.affiliation,
-        "official rank": official.rank,
-        "official name": official.name,
+        "recipient_address": recipient.address,
+        "recipient_name": recipient.name,
+        "official_affiliation": official.affiliation,
+        "official_rank": official.rank,
+        "official_name": official.name,
     }
     empty = [name for name, value in fields.items() if not (value or "").strip()]
     if empty:
+        missing = ", ".join(name.replace("_", " ") for name in empty)
         raise RecwatchError(
-            f"handover receipt is missing {', '.join(empty)}. Form 2 needs the "
-            f"recipient and the handing-over official in full."
+            f"handover receipt is missing {missing}. Form 2 needs the "
+            f"recipient and the handing-over official in full.",
+            code="receipt_fields_missing",
+            values={"fields": empty},
         )
 
 

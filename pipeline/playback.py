@@ -140,7 +140,9 @@ def authorize(
     if record.status not in OPEN_STATUSES:
         raise PermissionDenied(
             f"request {record.number} is {record.status}. Recordings can be played "
-            f"or downloaded only for a request that is approved or provided."
+            f"or downloaded only for a request that is approved or provided.",
+            code="request_not_open",
+            values={"number": record.number, "status": record.status},
         )
     receipt = handover.get_handover(cursor, record.id)
     covered = receipt.recording_ids if receipt is not None else record.recording_ids

@@ -282,7 +282,9 @@ def get_request(cursor, request: int | str) -> RequestRecord:
     if not rows:
         raise RecwatchError(
             f"request {request!r} was not found. Check the id or the management "
-            f"number (YYYY-NNNN) in the request list."
+            f"number (YYYY-NNNN) in the request list.",
+            code="request_not_found",
+            values={"request": request},
         )
     return _load_details(cursor, rows[0])
 
@@ -347,7 +349,8 @@ def find_candidates(
     if len(digits) < 3:
         raise RecwatchError(
             f"phone number {auth.mask_phone(phone)!r} has fewer than 3 digits. "
-            f"Enter the recorded number as written on the request."
+            f"Enter the recorded number as written on the request.",
+            code="phone_too_short",
         )
     window = timedelta(minutes=window_minutes)
     rows = cursor.execute(
@@ -537,7 +540,8 @@ def attach_recordings(
     if not ids:
         raise RecwatchError(
             f"no recordings given for request {request_id}. Pick at least one "
-            f"recording from the candidates."
+            f"recording from the candidates.",
+            code="no_recordings_picked",
         )
     now = aware_now(now)
 
@@ -566,7 +570,9 @@ def attach_recordings(
         if purged:
             raise RecwatchError(
                 f"recordings {purged} were purged and cannot be attached to request "
-                f"{record.number}."
+                f"{record.number}.",
+                code="recordings_purged",
+                values={"recordings": ", ".join(map(str, purged))},
             )
 
         new_ids = [
@@ -640,7 +646,8 @@ def reject(
     if not reason:
         raise RecwatchError(
             f"rejection of request {request_id} has no reason. State why it is "
-            f"rejected, for the requester and the ledger."
+            f"rejected, for the requester and the ledger.",
+            code="rejection_without_reason",
         )
     _check_text("reason", reason)
     now = aware_now(now)
@@ -718,7 +725,13 @@ def check_transition(record: RequestRecord, new_status: str) -> None:
         steps = f"{record.status} is final, so no step is allowed"
     raise RecwatchError(
         f"request {record.number} is {record.status} and cannot become "
-        f"{new_status}; {steps}."
+        f"{new_status}; {steps}.",
+        code="request_status_change",
+        values={
+            "number": record.number,
+            "status": record.status,
+            "new_status": new_status,
+        },
     )
 
 
@@ -772,19 +785,25 @@ def _check_signer(record: RequestRecord, user: User, stage: str, decision: str) 
         raise RecwatchError(
             f"request {record.number} cannot be signed at stage {stage}: stages are "
             f"signed in the order {', '.join(STAGES)}, and the next one is "
-            f"{expected}."
+            f"{expected}.",
+            code="stage_out_of_order",
+            values={"number": record.number, "stage": stage, "expected": expected},
         )
     if user.username in (record.created_by, record.requester_username):
         raise PermissionDenied(
             f"user {user.username!r} entered or asked for request {record.number} "
-            f"and so may not {decision} it at any stage. Another official must sign."
+            f"and so may not {decision} it at any stage. Another official must sign.",
+            code="own_request_signed",
+            values={"number": record.number},
         )
     signed = [a.stage for a in record.approvals if a.username == user.username]
     if signed:
         raise PermissionDenied(
             f"user {user.username!r} already signed request {record.number} at "
             f"stage {signed[0]}; one person signs at most one stage. Another "
-            f"official must sign stage {stage}."
+            f"official must sign stage {stage}.",
+            code="signed_twice",
+            values={"number": record.number, "stage": signed[0]},
         )
 
 
@@ -838,7 +857,9 @@ def _validate_form(form: RequestForm) -> None:
     if empty:
         raise RecwatchError(
             f"request form is missing {', '.join(empty)}. Every Form 1 field must "
-            f"be filled in."
+            f"be filled in.",
+            code="request_fields_missing",
+            values={"fields": empty},
         )
     for name, value in {**required, "remarks": form.remarks}.items():
         _check_text(name, value)
@@ -858,7 +879,9 @@ def _check_text(name: str, value: str) -> None:
     if len(value) > MAX_TEXT_CHARS:
         raise RecwatchError(
             f"field {name} has {len(value)} characters, more than the limit of "
-            f"{MAX_TEXT_CHARS}. Shorten it or attach the text as a document."
+            f"{MAX_TEXT_CHARS}. Shorten it or attach the text as a document.",
+            code="field_too_long",
+            values={"fields": [name], "limit": MAX_TEXT_CHARS},
         )
 
 

@@ -127,9 +127,11 @@ def test_submit_button_click_stores_request(service):
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        pytest.param({"purpose": ""}, "missing purpose", id="missing-field"),
         pytest.param(
-            {"recorded_at": "3월 2일"}, "not a valid time", id="bad-recording-time"
+            {"purpose": ""}, "다음 항목을 입력하십시오: 신청목적", id="missing-field"
+        ),
+        pytest.param(
+            {"recorded_at": "3월 2일"}, "읽을 수 없습니다", id="bad-recording-time"
         ),
     ],
 )
@@ -160,7 +162,7 @@ def test_viewer_cannot_submit(service):
 
     assert page.submit() is None
 
-    assert "may not perform 'manage_requests'" in alert_text(page)
+    assert "권한이 없습니다 (manage_requests)" in alert_text(page)
     assert not page._form_column.visible
 
 
@@ -259,7 +261,7 @@ def test_creator_approval_shows_permission_error(service, tmp_path):
 
     assert not page.detail.approve()
 
-    assert "may not approve" in alert_text(page.detail)
+    assert "결재할 수 없습니다" in alert_text(page.detail)
     record = requests.get_request(service.catalog.cursor(), request_id)
     assert record.approvals == ()
 
@@ -281,7 +283,7 @@ def test_reject_needs_reason_then_ends_request(service, tmp_path):
     page.open_request(request_id)
 
     assert not page.detail.reject()
-    assert "has no reason" in alert_text(page.detail)
+    assert "반려 사유를 입력하십시오" in alert_text(page.detail)
 
     page.detail.reject_reason.value = "증빙서류 미비"
     assert page.detail.reject()
@@ -430,7 +432,7 @@ def test_edit_invalid_field_shows_submit_message(service, tmp_path):
     page.form["purpose"].value = " "
     assert page.save_changes() is None
 
-    assert "request form is missing purpose" in alert_text(page)
+    assert "다음 항목을 입력하십시오: 신청목적" in alert_text(page)
     assert page.editing.id == request_id
     assert page.save_button.visible
     record = requests.get_request(service.catalog.cursor(), request_id)
@@ -535,7 +537,7 @@ def test_viewing_handover_needs_end_time(service, tmp_path):
     detail.handover_inputs["viewing_until"].value = "today"
 
     assert detail.hand_over() is None
-    assert "viewing end 'today' is not a valid time" in alert_text(detail)
+    assert "시각 'today'을(를) 읽을 수 없습니다" in alert_text(detail)
 
     detail.handover_inputs["viewing_until"].value = "2026-03-03 18:00"
     result = detail.hand_over()
@@ -552,7 +554,7 @@ def test_handover_missing_rank_shows_error(service, tmp_path):
 
     assert page.detail.hand_over() is None
 
-    assert "official rank" in alert_text(page.detail)
+    assert "인계자 직급" in alert_text(page.detail)
     assert list((service.config.data_dir / "private" / "handovers").iterdir()) == []
 
 
@@ -1054,7 +1056,7 @@ def test_purge_refused_for_approver(service):
 
     assert not page._actions.visible
     assert page.dry_run() is None
-    assert "'purge'" in alert_text(page)
+    assert "(purge)" in alert_text(page)
 
 
 def test_chosen_flag_keeps_its_chip_in_english(service):

@@ -378,6 +378,79 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Fill in: {fields}",
     },
     # Messages of the pipeline's error codes (RecwatchError.code), by "err.CODE"
+    "err.permission_denied": {
+        "ko": "권한이 없습니다 ({action}). 이 작업은 {roles} 역할이 필요합니다. "
+        "시스템 관리자에게 요청하십시오.",
+        "en": "Not permitted ({action}): this needs the role {roles}. Ask an "
+        "administrator.",
+    },
+    "err.invalid_time": {
+        "ko": "시각 '{value}'을(를) 읽을 수 없습니다. YYYY-MM-DD HH:MM 형식으로 "
+        "입력하십시오 (예: 2026-03-02 10:15).",
+        "en": "Cannot read the time '{value}'. Enter YYYY-MM-DD HH:MM, for "
+        "example 2026-03-02 10:15.",
+    },
+    "err.request_not_found": {
+        "ko": "신청서 {request}을(를) 찾을 수 없습니다. 신청 목록에서 번호를 "
+        "확인하십시오.",
+        "en": "Request {request} not found. Check the number in the request list.",
+    },
+    "err.phone_too_short": {
+        "ko": "녹취전화번호가 너무 짧습니다. 신청서에 적힌 번호를 입력하십시오.",
+        "en": "The recorded phone number is too short. Enter it as on the request.",
+    },
+    "err.no_recordings_picked": {
+        "ko": "녹취파일을 하나 이상 선택하십시오.",
+        "en": "Pick at least one recording.",
+    },
+    "err.recordings_purged": {
+        "ko": "녹취파일 {recordings}번은 이미 파기되어 첨부할 수 없습니다.",
+        "en": "Recordings {recordings} were purged and cannot be attached.",
+    },
+    "err.rejection_without_reason": {
+        "ko": "반려 사유를 입력하십시오.",
+        "en": "Enter the reason for the rejection.",
+    },
+    "err.request_status_change": {
+        "ko": "신청서 {number}은(는) '{status}' 상태라 '{new_status}'(으)로 바꿀 수 "
+        "없습니다.",
+        "en": "Request {number} is {status} and cannot become {new_status}.",
+    },
+    "err.stage_out_of_order": {
+        "ko": "신청서 {number}은(는) 지금 {expected} 결재 차례입니다 ({stage} 아님).",
+        "en": "Request {number} waits for the {expected} signature, not {stage}.",
+    },
+    "err.own_request_signed": {
+        "ko": "본인이 등록하거나 신청한 신청서 {number}은(는) 결재할 수 없습니다. "
+        "다른 공무원이 결재해야 합니다.",
+        "en": "You entered or asked for request {number}, so another official "
+        "must sign it.",
+    },
+    "err.signed_twice": {
+        "ko": "신청서 {number}에 이미 {stage} 단계로 결재했습니다. 한 사람은 한 "
+        "단계만 결재할 수 있습니다.",
+        "en": "You already signed request {number} as {stage}; one person signs "
+        "one stage.",
+    },
+    "err.request_fields_missing": {
+        "ko": "다음 항목을 입력하십시오: {fields}",
+        "en": "Fill in: {fields}",
+    },
+    "err.field_too_long": {
+        "ko": "{fields} 항목이 {limit}자를 넘습니다. 줄이거나 문서로 첨부하십시오.",
+        "en": "{fields} is longer than {limit} characters. Shorten it or attach "
+        "it as a document.",
+    },
+    "err.receipt_fields_missing": {
+        "ko": "인계·인수 확인서에 다음 항목을 입력하십시오: {fields}",
+        "en": "Fill in on the handover receipt: {fields}",
+    },
+    "err.request_not_open": {
+        "ko": "신청서 {number}은(는) '{status}' 상태입니다. 승인 또는 제공된 "
+        "신청서의 녹취파일만 재생하거나 내려받을 수 있습니다.",
+        "en": "Request {number} is {status}. Recordings play or download only "
+        "for an approved or provided request.",
+    },
     "err.hold_not_selected": {
         "ko": "해제할 보존 조치를 선택하십시오.",
         "en": "Pick the hold to release.",

@@ -23,7 +23,7 @@ from pipeline.auth import User
 from pipeline.errors import PermissionDenied, RecwatchError
 from pipeline.service import Service
 from pipeline.views.formatting import escape
-from pipeline.views.i18n import LABELS, label
+from pipeline.views.i18n import LABELS, code_labels, label
 from pipeline.views.table import TABLE_CSS
 
 logger = logging.getLogger(__name__)
@@ -41,10 +41,20 @@ def parse_local_time(text: str, tz, field: str) -> datetime:
     except ValueError:
         raise RecwatchError(
             f"{field} {value!r} is not a valid time. Expected YYYY-MM-DD HH:MM, "
-            f"for example 2026-03-02 10:15."
+            f"for example 2026-03-02 10:15.",
+            code="invalid_time",
+            values={"value": value},
         ) from None
     return naive.replace(tzinfo=tz)
 
+
+# Label key prefixes of error values that are workflow codes.
+ERROR_VALUE_LABELS = {
+    "stage": "wf.stage.",
+    "expected": "wf.stage.",
+    "status": "wf.status.",
+    "new_status": "wf.status.",
+}
 
 # Tabulator's own pager reads "First Prev Next Last" in any page language, and
 # its options cannot change after the table is built. Arrows read the same in
@@ -237,6 +247,27 @@ class WorkflowPage(pn.viewable.Viewer):
         the pipeline's English message.
         """
         key = f"err.{error.code}"
-        if error.code and key in LABELS:
-            return self.text(key, **error.values)
-        return str(error)
+        if not error.code or key not in LABELS:
+            return str(error)
+        values = {
+            name: self._error_value(name, value) for name, value in error.values.items()
+        }
+        return self.text(key, **values)
+
+    def _error_value(self, name: str, value: object) -> object:
+        """Return an error value in the page's language where it is a known code.
+
+        ``fields`` lists form field names, ``roles`` role codes, and stage and
+        status values are workflow codes. Other values pass through.
+        """
+        if name == "fields":
+            return ", ".join(
+                self.text(f"wf.{field}") if f"wf.{field}" in LABELS else field
+                for field in value
+            )
+        if name == "roles":
+            return code_labels("role", value, self.language)
+        prefix = ERROR_VALUE_LABELS.get(name)
+        if prefix and f"{prefix}{value}" in LABELS:
+            return self.text(f"{prefix}{value}")
+        return value
