@@ -15,6 +15,7 @@ import logging
 from datetime import UTC, datetime
 
 import panel as pn
+from panel.io.callbacks import PeriodicCallback
 
 from pipeline.auth import allowed
 from pipeline.service import current, start_service
@@ -315,10 +316,13 @@ def build_dashboard(service, user) -> None:
         if denied_page is None:
             pn.state.location.sync(navigation, {"value": "page"})
         pn.state.location.sync(language, {"value": "lang"})
-        # One callback per session, stopped when the session is destroyed.
-        callback = pn.state.add_periodic_callback(
-            refresh, period=config["dashboard.refresh_ms"]
+        # One callback per session, stopped when the session is destroyed. It
+        # runs in the background: marked as busy, every tick spun the header's
+        # busy indicator, so the page looked as if it never finished loading.
+        callback = PeriodicCallback(
+            callback=refresh, period=config["dashboard.refresh_ms"], background=True
         )
+        callback.start()
         # A default argument binds the callback now, because Bokeh clears this
         # script's globals before the session-destroyed hooks run.
         pn.state.on_session_destroyed(

@@ -303,6 +303,32 @@ def test_language_switch_keeps_headings(server: browser.Server, page: Page):
     assert "H3 17px" in korean_sizes
 
 
+BUSY_CLASSES_JS = """() => {
+  let loader = null;
+  const walk = (root) => root.querySelectorAll("*").forEach((element) => {
+    if (element.classList && element.classList.contains("loader")) loader = element;
+    if (element.shadowRoot) walk(element.shadowRoot);
+  });
+  walk(document);
+  window.__busyClasses = [loader.className];
+  new MutationObserver(() => window.__busyClasses.push(loader.className)).observe(
+    loader, {attributes: true}
+  );
+}"""
+
+
+def test_refresh_leaves_busy_indicator_idle(server: browser.Server, page: Page):
+    open_page(page, server, "overview")
+    page.wait_for_timeout(1500)
+    page.evaluate(BUSY_CLASSES_JS)
+
+    # Three refresh ticks of 2 s each.
+    page.wait_for_timeout(6500)
+
+    classes = page.evaluate("() => window.__busyClasses")
+    assert not [name for name in classes if "spin" in name.split()]
+
+
 # -- live updates and ingest ---------------------------------------------------------
 
 
