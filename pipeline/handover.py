@@ -148,7 +148,8 @@ def hand_over(
 ) -> HandoverResult:
     """Provide an approved request's recordings and write its Form 2 receipt.
 
-    ``recording_ids`` must be among the recordings attached to the request.
+    ``recording_ids`` must be among the recordings attached to the request. A
+    request for viewing (``access_kind="view"``) is handed over by viewing only.
     ``method="viewing"`` needs ``viewing_until``, the end of the viewing window.
     ``method="copy"`` needs ``out_dir`` and writes the archive
     ``recordings-NUMBER.zip`` there; the result carries its one-time password.
@@ -167,6 +168,16 @@ def hand_over(
 
     record = get_request(catalog.cursor(), request_id)
     check_transition(record, "provided")
+    if record.access_kind == "view" and method == "copy":
+        # The approvers signed for a viewing, so a copy would provide more
+        # than they approved.
+        raise RecwatchError(
+            f"request {record.number} asks for viewing (열람), so its recordings "
+            "cannot be handed over as a copy. Hand them over by viewing, or file "
+            "a request for provision (제공)",
+            code="copy_for_viewing_request",
+            values={"number": record.number},
+        )
     ids = _check_recordings(record, recording_ids)
     files = (
         catalog.cursor()

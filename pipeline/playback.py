@@ -115,7 +115,8 @@ def authorize(
 
     ``action`` is ``"play"`` or ``"download"``. Raises PermissionDenied when the
     role lacks the action, the request is not open or does not cover the
-    recording, or ``now`` is outside the request's window. Raises RecwatchError
+    recording, ``now`` is outside the request's window, or a download is asked
+    for before the request was handed over as a copy. Raises RecwatchError
     for an empty reason, an unknown request, or a purged or missing recording.
     Nothing is logged here, because :func:`play` and :func:`download` log every
     attempt.
@@ -185,6 +186,16 @@ def authorize(
             f"recording {recording_id} has been missing from the spool since "
             f"{missing_since.isoformat()}. Check the recorder folder before trying "
             f"again."
+        )
+    if action == "download" and (receipt is None or receipt.method != "copy"):
+        # A download takes the file out of the system, which only a provision
+        # with a signed Form 2 receipt allows.
+        raise PermissionDenied(
+            f"request {record.number} allows no download: recordings leave the "
+            "system only for a request for provision (제공) after its handover "
+            "as a copy. Play the recording instead",
+            code="download_not_provided",
+            values={"number": record.number},
         )
     return Grant(
         user=user,

@@ -19,9 +19,11 @@ from request_fixtures import (
     TEAM_LEADER,
     VIEWER,
     add_recording,
+    approve_all,
     approved_request,
     destroyed_notice,
     open_catalog,
+    sample_form,
 )
 
 from pipeline import accesslog, handover, protected_copy, requests, returns
@@ -308,3 +310,18 @@ def test_handover_uses_now_date_in_seoul(catalog, tmp_path):
         now=now,
     )
     assert result.handover.received_on == date(2026, 3, 6)
+
+
+def test_viewing_request_gets_no_copy(catalog, tmp_path):
+    spool = tmp_path / "spool"
+    recording_id = add_recording(catalog, spool, CALL_START, seed=1)
+    record = requests.submit_request(catalog, OPERATOR, sample_form(access_kind="view"))
+    requests.attach_recordings(catalog, OPERATOR, record.id, [recording_id])
+    approve_all(catalog, record.id)
+
+    with pytest.raises(RecwatchError, match="asks for viewing") as caught:
+        hand_over_copy(catalog, record.id, [recording_id], tmp_path / "out")
+
+    assert caught.value.code == "copy_for_viewing_request"
+    assert requests.get_request(catalog.cursor(), record.id).status == "approved"
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

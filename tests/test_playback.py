@@ -138,8 +138,10 @@ def test_play_returns_bytes_and_logs_ok(catalog, config, spool):
     assert_chain_intact(catalog)
 
 
-def test_download_returns_original_bytes(catalog, config, spool):
-    request_id, (first, _second) = approved_request(catalog, spool)
+def test_download_returns_original_bytes(catalog, config, spool, tmp_path):
+    request_id, recording_ids = approved_request(catalog, spool)
+    hand_over(catalog, request_id, recording_ids, method="copy", out_dir=tmp_path)
+    first = recording_ids[0]
 
     media = playback.download(
         catalog, OPERATOR, first, request_id=request_id, reason=REASON, config=config
@@ -149,6 +151,26 @@ def test_download_returns_original_bytes(catalog, config, spool):
     assert media.file_name.endswith("-1.wav")
     assert [row[:2] for row in entries(catalog)] == [("download", "ok")]
     assert_chain_intact(catalog)
+
+
+@pytest.mark.parametrize("handed_over", [None, "viewing"])
+def test_download_needs_copy_handover(catalog, config, spool, handed_over):
+    request_id, recording_ids = approved_request(catalog, spool)
+    if handed_over:
+        hand_over(catalog, request_id, recording_ids, method=handed_over)
+
+    with pytest.raises(PermissionDenied, match="allows no download") as caught:
+        playback.download(
+            catalog,
+            OPERATOR,
+            recording_ids[0],
+            request_id=request_id,
+            reason=REASON,
+            config=config,
+        )
+
+    assert caught.value.code == "download_not_provided"
+    assert [row[:2] for row in entries(catalog)] == [("download", "denied")]
 
 
 def test_play_during_viewing_window(catalog, config, spool):
@@ -186,6 +208,7 @@ def test_mulaw_is_converted_for_play(catalog, config, spool):
     record = requests.submit_request(catalog, OPERATOR, sample_form())
     requests.attach_recordings(catalog, OPERATOR, record.id, [recording_id])
     approve_all(catalog, record.id)
+    hand_over(catalog, record.id, [recording_id], method="copy", out_dir=spool / "out")
 
     media = play(catalog, config, recording_id, record.id)
     original = playback.download(
@@ -272,6 +295,12 @@ def denied_case(catalog, config, spool, tmp_path, case: str):
         hand_over(catalog, request_id, recording_ids, method="copy", out_dir=tmp_path)
         later = datetime.now(UTC) + timedelta(days=requests.RETURN_DAYS + 2)
         return OPERATOR, first, request_id, {"now": later}
+    if case in ("outside_root", "symlink_out_of_root"):
+        # Handed over as a copy, so that a download passes the request checks
+        # and reaches the check of the file's place.
+        hand_over(
+            catalog, request_id, recording_ids, method="copy", out_dir=tmp_path / "out"
+        )
     if case == "outside_root":
         outside = tmp_path / "elsewhere.wav"
         outside.write_bytes(next(spool.glob("*-1.wav")).read_bytes())
@@ -401,8 +430,10 @@ def test_deleted_file_is_logged_failed(catalog, config, spool):
     assert_chain_intact(catalog)
 
 
-def test_changed_file_is_logged_failed(catalog, config, spool):
-    request_id, (first, _second) = approved_request(catalog, spool)
+def test_changed_file_is_logged_failed(catalog, config, spool, tmp_path):
+    request_id, recording_ids = approved_request(catalog, spool)
+    hand_over(catalog, request_id, recording_ids, method="copy", out_dir=tmp_path)
+    first = recording_ids[0]
     path = next(spool.glob("*-1.wav"))
     path.write_bytes(path.read_bytes() + b"\0\0")
 
@@ -481,8 +512,9 @@ def test_panel_requires_reason_every_time(service, catalog, spool):
     assert [row[1] for row in entries(catalog)] == ["ok", "denied"]
 
 
-def test_panel_download_returns_original(service, catalog, spool):
+def test_panel_download_returns_original(service, catalog, spool, tmp_path):
     request_id, recording_ids = approved_request(catalog, spool)
+    hand_over(catalog, request_id, recording_ids, method="copy", out_dir=tmp_path)
     panel = detail_for(service, OPERATOR, request_id).playback
     panel.recording.value = recording_ids[0]
     panel.reason.value = REASON

@@ -445,6 +445,18 @@ LABELS: dict[str, dict[str, str]] = {
         "ko": "인계·인수 확인서에 다음 항목을 입력하십시오: {fields}",
         "en": "Fill in on the handover receipt: {fields}",
     },
+    "err.copy_for_viewing_request": {
+        "ko": "신청서 {number}은(는) 열람 신청이므로 사본으로 제공할 수 없습니다. "
+        "열람으로 인계하거나 제공 신청을 새로 하십시오.",
+        "en": "Request {number} asks for viewing, so it cannot be handed over as a "
+        "copy. Hand it over by viewing, or file a request for provision.",
+    },
+    "err.download_not_provided": {
+        "ko": "신청서 {number}은(는) 내려받을 수 없습니다. 녹취파일은 제공 신청이 "
+        "사본으로 인계된 뒤에만 시스템 밖으로 나갈 수 있습니다. 재생을 이용하십시오.",
+        "en": "Request {number} allows no download: recordings leave the system "
+        "only after a provision is handed over as a copy. Play it instead.",
+    },
     "err.request_not_open": {
         "ko": "신청서 {number}은(는) '{status}' 상태입니다. 승인 또는 제공된 "
         "신청서의 녹취파일만 재생하거나 내려받을 수 있습니다.",
