@@ -59,17 +59,7 @@ def store_proof(
     request id plus random hex and the original suffix when it is plain
     letters and digits. Record it on the request with :func:`attach_proof`.
     """
-    original_name = validate_upload_name(filename)
-    if not data:
-        raise RecwatchError(
-            f"proof document {original_name!r} is empty. Upload the scanned "
-            f"document again."
-        )
-    if len(data) > max_bytes:
-        raise RecwatchError(
-            f"proof document {original_name!r} has {len(data)} bytes, more than the "
-            f"limit of {max_bytes}. Scan it at a lower resolution or split it."
-        )
+    original_name = check_proof(filename, data, max_bytes=max_bytes)
     suffix = Path(original_name).suffix
     suffix = suffix.lower() if _SAFE_SUFFIX.fullmatch(suffix) else ""
     stored_name = f"{int(request_id)}-{secrets.token_hex(8)}{suffix}"
@@ -85,6 +75,30 @@ def store_proof(
     digest = hashlib.sha256(data).hexdigest()
     logger.info("proof document stored for request id %d: %s", request_id, stored_name)
     return StoredProof(path, original_name, stored_name, digest, len(data))
+
+
+def check_proof(filename: str, data: bytes, *, max_bytes: int = MAX_PROOF_BYTES) -> str:
+    """Return the proof's name stripped, or raise RecwatchError for a bad upload.
+
+    Call it before a request is stored, so that a rejected proof leaves no
+    request behind.
+    """
+    original_name = validate_upload_name(filename)
+    if not data:
+        raise RecwatchError(
+            f"proof document {original_name!r} is empty. Upload the scanned "
+            f"document again.",
+            code="proof_empty",
+            values={"name": original_name},
+        )
+    if len(data) > max_bytes:
+        raise RecwatchError(
+            f"proof document {original_name!r} has {len(data)} bytes, more than the "
+            f"limit of {max_bytes}. Scan it at a lower resolution or split it.",
+            code="proof_too_large",
+            values={"name": original_name, "limit_mb": max_bytes // (1024 * 1024)},
+        )
+    return original_name
 
 
 def proofs_dir(config: Config) -> Path:
@@ -153,6 +167,8 @@ def validate_upload_name(filename: str) -> str:
     if problem:
         raise RecwatchError(
             f"proof file name {name[:80]!r} is invalid because {problem}. Upload the "
-            f"file under a plain name such as 'court-order.pdf'."
+            f"file under a plain name such as 'court-order.pdf'.",
+            code="proof_name_invalid",
+            values={"name": name[:80]},
         )
     return name

@@ -177,6 +177,9 @@ def start_server(folder: Path, config_path: Path, *, timeout_s: float = 90) -> S
                 "127.0.0.1",
                 "--port",
                 str(port),
+                # As scripts/serve passes it, for proof documents up to 20 MB.
+                "--websocket-max-message-size",
+                "41943040",
                 "--allow-websocket-origin",
                 f"127.0.0.1:{port}",
             ],

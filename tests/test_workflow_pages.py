@@ -114,6 +114,26 @@ def test_submit_attaches_candidates_and_proof(service, tmp_path):
     assert page.form["requester_name"].value == ""
 
 
+@pytest.mark.parametrize(
+    ("filename", "data", "expected"),
+    [
+        pytest.param("a/b.pdf", b"%PDF", "파일 이름 'a/b.pdf'", id="bad-name"),
+        pytest.param("../up.pdf", b"%PDF", "파일 이름 '../up.pdf'", id="parent"),
+    ],
+)
+def test_rejected_proof_files_no_request(service, filename, data, expected):
+    page = page_for(service, OPERATOR)
+    fill_form(page)
+    page.proof.filename = filename
+    page.proof.value = data
+
+    assert page.submit() is None
+
+    assert expected in alert_text(page)
+    assert requests.list_requests(service.catalog.cursor()) == []
+    assert page.form["requester_name"].value == "홍길동"
+
+
 def test_submit_button_click_stores_request(service):
     page = page_for(service, OPERATOR)
     fill_form(page)
@@ -322,7 +342,7 @@ def test_detail_proof_upload_is_recorded(service, tmp_path):
     page.detail.proof.filename = "../escape.pdf"
     page.detail.proof.value = b"data"
     assert not page.detail.attach_proof()
-    assert "path separator" in alert_text(page.detail)
+    assert "'../escape.pdf'을(를) 쓸 수 없습니다" in alert_text(page.detail)
 
     page.detail.proof.filename = "warrant.pdf"
     page.detail.proof.value = b"%PDF made-up warrant"

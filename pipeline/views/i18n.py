@@ -182,7 +182,7 @@ LABELS: dict[str, dict[str, str]] = {
     "wf.relation": {"ko": "당사자와의 관계", "en": "Relation to the parties"},
     "wf.reason": {"ko": "신청사유", "en": "Reason"},
     "wf.remarks": {"ko": "비고", "en": "Remarks"},
-    "wf.proof": {"ko": "증빙서류", "en": "Proof document"},
+    "wf.proof": {"ko": "증빙서류 (최대 20MB)", "en": "Proof document (up to 20 MB)"},
     "wf.find_candidates": {"ko": "녹취파일 찾기", "en": "Find recordings"},
     "wf.candidates": {
         "ko": "후보 녹취파일 (첨부할 파일을 선택)",
@@ -456,6 +456,22 @@ LABELS: dict[str, dict[str, str]] = {
         "사본으로 인계된 뒤에만 시스템 밖으로 나갈 수 있습니다. 재생을 이용하십시오.",
         "en": "Request {number} allows no download: recordings leave the system "
         "only after a provision is handed over as a copy. Play it instead.",
+    },
+    "err.proof_name_invalid": {
+        "ko": "증빙서류 파일 이름 '{name}'을(를) 쓸 수 없습니다. "
+        "'court-order.pdf'처럼 단순한 이름으로 바꾸어 올리십시오.",
+        "en": "The proof file name '{name}' cannot be used. Upload it under a "
+        "plain name such as 'court-order.pdf'.",
+    },
+    "err.proof_empty": {
+        "ko": "증빙서류 '{name}'이(가) 비어 있습니다. 다시 올리십시오.",
+        "en": "The proof document '{name}' is empty. Upload it again.",
+    },
+    "err.proof_too_large": {
+        "ko": "증빙서류 '{name}'이(가) {limit_mb}MB를 넘습니다. 해상도를 낮추거나 "
+        "나누어 스캔하십시오.",
+        "en": "The proof document '{name}' is larger than {limit_mb} MB. Scan it "
+        "at a lower resolution or split it.",
     },
     "err.request_not_open": {
         "ko": "신청서 {number}은(는) '{status}' 상태입니다. 승인 또는 제공된 "

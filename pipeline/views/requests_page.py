@@ -373,6 +373,10 @@ class RequestsPage(WorkflowPage):
     def _submit(self) -> requests.RequestRecord:
         user = self.acting_user("manage_requests")
         form = self.read_form()
+        if self.proof.value:
+            # A rejected proof stops the submission before the request exists,
+            # so that a second click cannot file the same request twice.
+            proofs.check_proof(self.proof.filename or "", self.proof.value)
         record = requests.submit_request(
             self.catalog, user, form, now=self.now(), tz=self.config.tz
         )
