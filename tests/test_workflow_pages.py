@@ -783,6 +783,15 @@ def test_ledger_exports_read_back(service, tmp_path):
     assert sheet["C4"].value == "홍길동"
     assert "관리대장" in html_text
     assert page.xlsx_download.filename == "ledger.xlsx"
+    exports = service.catalog.query(
+        "SELECT actor, object_type, detail->>'format' FROM access_log"
+        " WHERE action = 'export' ORDER BY id"
+    )
+    assert exports == [
+        (OPERATOR.username, "ledger", "csv"),
+        (OPERATOR.username, "ledger", "xlsx"),
+        (OPERATOR.username, "ledger", "html"),
+    ]
 
 
 def test_ledger_masked_for_viewer_role(service, tmp_path):

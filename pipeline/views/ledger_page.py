@@ -16,6 +16,7 @@ import param
 
 from pipeline import forms, ledger
 from pipeline.views.heading import heading
+from pipeline.views.session import record_access
 from pipeline.views.workflow_base import WorkflowPage, download_button, plain_table
 
 logger = logging.getLogger(__name__)
@@ -79,17 +80,32 @@ class LedgerPage(WorkflowPage):
             tz=self.config.tz,
         )
 
-    def _export(self, write) -> bytes:
+    def _export(self, write, file_format: str) -> bytes:
         rows = self.attempt(self.rows)
         if rows is None:
             return b""
         with tempfile.TemporaryDirectory(prefix="recwatch-ledger-") as folder:
-            return write(rows, Path(folder)).read_bytes()
+            data = write(rows, Path(folder)).read_bytes()
+        # The export leaves the system with the ledger's personal data, so it
+        # goes to the access log as the command line's ledger export does.
+        record_access(
+            self._service,
+            self.user,
+            "export",
+            object_type="ledger",
+            detail={
+                "format": file_format,
+                "rows": len(rows),
+                "masked": self.mask_personal(),
+            },
+        )
+        return data
 
     def csv_bytes(self) -> bytes:
         """Return the ledger as CSV (UTF-8 with a byte order mark)."""
         return self._export(
-            lambda rows, folder: ledger.export_ledger_csv(rows, folder / "ledger.csv")
+            lambda rows, folder: ledger.export_ledger_csv(rows, folder / "ledger.csv"),
+            "csv",
         )
 
     def xlsx_bytes(self) -> bytes:
@@ -97,7 +113,8 @@ class LedgerPage(WorkflowPage):
         return self._export(
             lambda rows, folder: ledger.export_ledger_xlsx(
                 rows, folder / "ledger.xlsx", printed_on=self.today()
-            )
+            ),
+            "xlsx",
         )
 
     def html_bytes(self) -> bytes:
@@ -110,4 +127,4 @@ class LedgerPage(WorkflowPage):
             )
             return path
 
-        return self._export(write)
+        return self._export(write, "html")
