@@ -9,10 +9,12 @@ one standalone HTML file.
 from __future__ import annotations
 
 import base64
+import copy
 import html
 import logging
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +22,7 @@ import nbformat
 import typer
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets.config import Config as TraitletsConfig
 
 from pipeline import auditdata, snapshots
 from pipeline.cliutil import fail, load_cli_config, open_catalog
@@ -146,18 +149,25 @@ def execute_notebook(
     """Run every cell with the snapshot in ``$RECWATCH_SNAPSHOT``; return the error.
 
     The kernel is started from this process, so it inherits the environment;
-    jupyter_client starts the ``python3`` kernel with this interpreter.
+    jupyter_client starts the ``python3`` kernel with this interpreter. The kernel
+    talks over Unix sockets in a private temporary folder instead of unencrypted
+    TCP ports on 127.0.0.1, so ipykernel has no reason to warn about plain-text TCP.
     """
     previous = os.environ.get(auditdata.SNAPSHOT_ENV_VAR)
     os.environ[auditdata.SNAPSHOT_ENV_VAR] = str(snapshot_path)
     try:
-        client = NotebookClient(
-            notebook,
-            kernel_name=KERNEL_NAME,
-            timeout=timeout_s,
-            resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
-        )
-        client.execute()
+        # mkdtemp creates the folder with mode 0700, so only this user can connect.
+        # NOTE: Linux limits a Unix socket path to 107 bytes, so a very long $TMPDIR
+        # makes the kernel fail to start.
+        with tempfile.TemporaryDirectory(prefix="recwatch-kernel-") as socket_dir:
+            client = NotebookClient(
+                notebook,
+                kernel_name=KERNEL_NAME,
+                timeout=timeout_s,
+                resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+                config=_ipc_kernel_config(Path(socket_dir)),
+            )
+            client.execute()
     except CellExecutionError as error:
         logger.error("notebook cell failed: %s", str(error).splitlines()[0])
         return _strip_ansi(str(error)).strip().splitlines()[-1]
@@ -169,11 +179,22 @@ def execute_notebook(
     return None
 
 
+def _ipc_kernel_config(socket_dir: Path) -> TraitletsConfig:
+    """Return a kernel manager configuration for IPC sockets under ``socket_dir``."""
+    config = TraitletsConfig()
+    config.KernelManager.transport = "ipc"
+    # Without an explicit path jupyter_client 8.10 names the sockets kernel-ipc-N in
+    # the working folder, where two reports started there at once would collide.
+    config.KernelManager.ip = str(socket_dir / "kernel")
+    return config
+
+
 def notebook_to_html(notebook: nbformat.NotebookNode, *, title: str) -> str:
     """Return an executed notebook as one standalone HTML page.
 
     nbconvert's HTMLExporter is used when it is installed.
     """
+    notebook = _without_empty_outputs(notebook)
     try:
         from nbconvert import HTMLExporter
     except ImportError:
@@ -183,8 +204,28 @@ def notebook_to_html(notebook: nbformat.NotebookNode, *, title: str) -> str:
     return body
 
 
-# NOTE: a small renderer in place of nbconvert, which the venv does not provide. It
-# shows Markdown, code, streams, errors, HTML, JavaScript and PNG outputs only.
+def _without_empty_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Return a copy of ``notebook`` without display outputs that carry no data.
+
+    Each displayed hvPlot plot also publishes a display bundle with no data. nbconvert
+    has nothing to show for it and warns "mimetype(s) dict_keys([]) is not able to
+    be represented" for each one.
+    """
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = [
+            output
+            for output in cell.outputs
+            if output.output_type not in ("display_data", "execute_result")
+            or output.get("data")
+        ]
+    return notebook
+
+
+# NOTE: a small renderer for when nbconvert is not installed. It shows Markdown,
+# code, streams, errors, HTML, JavaScript and PNG outputs only.
 _PAGE = """<!DOCTYPE html>
 <html lang="ko"><head><meta charset="utf-8"><title>{title}</title>
 <style>

@@ -8,12 +8,13 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import auditfixtures
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 from typer.testing import CliRunner
 
 from pipeline import report_cli, snapshots
@@ -216,6 +217,36 @@ def test_report_writes_html(audit_snapshot, tmp_path: Path):
     # BokehJS is inline, so the plots render without network access.
     assert "Bokeh.set_log_level" in page or "bokeh-3" in page
     assert "<script" in page
+
+
+def test_report_without_kernel_or_export_warnings(
+    audit_snapshot, tmp_path: Path, capfd
+):
+    config, snapshot = audit_snapshot
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report_cli.write_report(
+            "retention_audit", tmp_path / "r.html", snapshot=snapshot, config=config
+        )
+    messages = [str(warning.message) for warning in caught]
+    assert not [message for message in messages if "mimetype" in message]
+    # The kernel subprocess writes its own warnings to the inherited stderr.
+    assert "without encryption" not in capfd.readouterr().err
+
+
+def test_html_drops_only_empty_outputs():
+    cell = new_code_cell("plot")
+    cell.outputs = [
+        new_output("display_data", data={}),
+        new_output("display_data", data={"text/html": "<div>plot</div>"}),
+        new_output("stream", name="stdout", text="printed\n"),
+    ]
+    notebook = new_notebook(cells=[cell])
+    page = report_cli.notebook_to_html(notebook, title="t")
+    assert "<div>plot</div>" in page
+    assert "printed" in page
+    # The executed notebook itself stays as it was.
+    assert len(notebook.cells[0].outputs) == 3
 
 
 def test_report_rejects_tampered_snapshot(audit_snapshot, tmp_path: Path):
