@@ -515,7 +515,9 @@ if HAS_REQUESTS:
     overdue = requests[
         requests["status"].eq("provided")
         & requests["due_on"].notna()
-        & (pd.to_datetime(requests["due_on"]).dt.date < AS_OF_DATE)
+        # A Timestamp, because comparing a datetime64 column with a date raises
+        # TypeError when due_on is NULL in every row.
+        & (pd.to_datetime(requests["due_on"]) < pd.Timestamp(AS_OF_DATE))
     ]
     display(overdue)
     found.append(auditdata.mark_violations(

@@ -9,15 +9,17 @@ import subprocess
 import sys
 import time
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import auditfixtures
 import nbformat
 import pytest
+import request_fixtures
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from typer.testing import CliRunner
 
-from pipeline import report_cli, snapshots
+from pipeline import report_cli, requests, snapshots
 from pipeline.catalog import Catalog
 from pipeline.errors import RecwatchError
 
@@ -168,6 +170,82 @@ def test_absent_tables_are_stated(minimal_outputs):
     assert "holds table absent" in minimal_outputs["retention_audit"]
     assert "request tables absent" in minimal_outputs["requests_audit"]
     assert "access_log_reviews table absent" in minimal_outputs["access_audit"]
+
+
+# --- a fresh system: no requests, the daily purge still to come -----------------------
+
+# Retention is 30 days. The first call expired 2 hours before the snapshot, after
+# the last daily purge, and the second one expired 3 days before it.
+FRESH_CALL_AGES = {
+    "expired_2_hours_ago": timedelta(days=30, hours=2),
+    "expired_3_days_ago": timedelta(days=33),
+}
+
+
+def _build_fresh_catalog(base: Path, *, submitted_request: bool) -> dict:
+    """Write a catalog with the two calls above and publish its snapshot."""
+    config = auditfixtures.make_config(base)
+    with Catalog(config.catalog_path) as catalog:
+        ids = {
+            name: request_fixtures.add_recording(
+                catalog, base / "calls", auditfixtures.TAKEN_AT - age, seed=seed
+            )
+            for seed, (name, age) in enumerate(FRESH_CALL_AGES.items())
+        }
+        if submitted_request:
+            # Submitted only, so its due_on is NULL.
+            requests.submit_request(
+                catalog,
+                request_fixtures.OPERATOR,
+                request_fixtures.sample_form(),
+                now=auditfixtures.TAKEN_AT - timedelta(days=1),
+            )
+        path = snapshots.publish_snapshot(catalog, config, now=auditfixtures.TAKEN_AT)
+    return {"config": config, "snapshot": path, "ids": ids}
+
+
+@pytest.fixture(scope="module")
+def fresh_system(tmp_path_factory) -> dict:
+    return _build_fresh_catalog(
+        tmp_path_factory.mktemp("fresh"), submitted_request=False
+    )
+
+
+def test_fresh_snapshot_has_no_requests(fresh_system):
+    manifest = json.loads(snapshots.manifest_path(fresh_system["snapshot"]).read_text())
+    assert manifest["row_counts"]["requests"] == 0
+    assert manifest["row_counts"]["recordings"] == 2
+
+
+def test_requests_audit_without_requests(fresh_system):
+    text = _stdout(_run("requests_audit", fresh_system["snapshot"]))
+    assert "requests: 0" in text
+    assert set(_summary(text).values()) == {"0"}
+
+
+def test_requests_audit_request_not_provided(tmp_path: Path):
+    fresh = _build_fresh_catalog(tmp_path, submitted_request=True)
+    text = _stdout(_run("requests_audit", fresh["snapshot"]))
+    assert "requests: 1" in text
+    assert set(_summary(text).values()) == {"0"}
+
+
+def test_report_command_without_requests(fresh_system, tmp_path: Path):
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(
+        report_cli.report_app,
+        [
+            "report",
+            "requests_audit",
+            "--snapshot",
+            str(fresh_system["snapshot"]),
+            "--out",
+            str(out),
+        ],
+        env={"RECWATCH_CONFIG": ""},
+    )
+    assert result.exit_code == 0, result.output
+    assert "overdue_notice=0" in out.read_text(encoding="utf-8")
 
 
 # --- kernel and reports ---------------------------------------------------------------
