@@ -87,8 +87,10 @@ RETENTION = [
             "Holds and destruction records come from the `holds` and "
             "`destruction_records` tables; when the snapshot lacks them, those "
             "checks are reported as `not_checked` and every expired recording "
-            "counts as kept past retention. The purge runs once a day, so a "
-            "deletion up to one day after expiry counts as on time.",
+            "counts as kept past retention. The purge runs once a day (by default "
+            "at 02:30 Asia/Seoul), so a deletion up to one day after expiry counts "
+            "as on time, and a recording still on disk up to one day after expiry "
+            "is not counted as kept past retention.",
         ),
     ),
     ("code", SETUP),
@@ -105,7 +107,8 @@ KINDS = [
 ]
 NOT_CHECKED = []
 RETENTION_DAYS = int(config["retention.days"])
-# The purge runs once a day, so a deletion within a day after expiry is on time.
+# The purge runs once a day, so a recording may stay on disk up to a day after
+# expiry. Deleting it within that day is on time, and keeping it so is no violation.
 LATE_GRACE_DAYS = 1
 print(f"retention period: {RETENTION_DAYS} days, judged at {AS_OF.isoformat()}")
 
@@ -192,9 +195,17 @@ on_disk = recordings[
     recordings["status"].ne("deleted") & recordings["missing_since"].isna()
 ]
 expired = on_disk[on_disk["expires_at"] <= AS_OF]
-held = expired[expired["id"].isin(held_ids)]
-kept = expired[~expired["id"].isin(held_ids)]
-print(f"expired and on disk: {len(expired)}, under an active hold: {len(held)}")
+# Expired since the last daily purge: the next purge deletes them on time.
+purge_pending = expired[
+    expired["expires_at"] >= AS_OF - pd.Timedelta(days=LATE_GRACE_DAYS)
+]
+overdue = expired[~expired["id"].isin(purge_pending["id"])]
+held = overdue[overdue["id"].isin(held_ids)]
+kept = overdue[~overdue["id"].isin(held_ids)]
+print(
+    f"expired and on disk: {len(expired)}, awaiting the next daily purge: "
+    f"{len(purge_pending)}, under an active hold: {len(held)}"
+)
 display(kept)
 found.append(auditdata.mark_violations(
     "kept_past_retention", kept, "id",

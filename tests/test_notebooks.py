@@ -248,6 +248,22 @@ def test_report_command_without_requests(fresh_system, tmp_path: Path):
     assert "overdue_notice=0" in out.read_text(encoding="utf-8")
 
 
+def test_kept_past_retention_grace(fresh_system):
+    text = _stdout(_run("retention_audit", fresh_system["snapshot"]))
+    ids = fresh_system["ids"]
+    assert _summary(text)["kept_past_retention"] == "1"
+    assert _objects(text, "kept_past_retention") == [str(ids["expired_3_days_ago"])]
+    assert "awaiting the next daily purge: 1" in text
+
+
+def test_retention_grace_in_caveats():
+    notebook = nbformat.read(
+        report_cli.NOTEBOOK_DIR / "retention_audit.ipynb", as_version=4
+    )
+    caveats = " ".join(notebook.cells[0].source.split())
+    assert "still on disk up to one day after expiry" in caveats
+
+
 # --- kernel and reports ---------------------------------------------------------------
 
 
