@@ -134,6 +134,18 @@ def test_rejected_proof_files_no_request(service, filename, data, expected):
     assert page.form["requester_name"].value == "홍길동"
 
 
+def test_empty_form_names_every_field(service):
+    page = page_for(service, OPERATOR)
+
+    assert page.submit() is None
+
+    text = alert_text(page)
+    assert "다음 항목을 입력하십시오: 신청인 성명(기관명)" in text
+    assert "녹취일시" in text
+    assert "신청사유" in text
+    assert "비고" not in text
+
+
 def test_submit_button_click_stores_request(service):
     page = page_for(service, OPERATOR)
     fill_form(page)

@@ -62,6 +62,11 @@ LIST_COLUMNS = {
 # Label keys of the Form 1 fields, by RequestForm field name.
 FIELD_LABELS = dict(FORM_FIELDS) | {"access_kind": "wf.access_kind"}
 CANDIDATE_WINDOW_MINUTES = 30
+# Form 1 fields that a request needs; remarks and the requesting official's
+# username are optional.
+REQUIRED_FIELDS = tuple(
+    name for name, _ in FORM_FIELDS if name not in ("remarks", "requester_username")
+)
 
 
 class RequestsPage(WorkflowPage):
@@ -372,6 +377,18 @@ class RequestsPage(WorkflowPage):
 
     def _submit(self) -> requests.RequestRecord:
         user = self.acting_user("manage_requests")
+        empty = [
+            name
+            for name in REQUIRED_FIELDS
+            if not (self.form[name].value or "").strip()
+        ]
+        if empty:
+            # Every empty field at once, before the recording time is parsed.
+            raise RecwatchError(
+                f"request form is missing {', '.join(empty)}",
+                code="request_fields_missing",
+                values={"fields": empty},
+            )
         form = self.read_form()
         if self.proof.value:
             # A rejected proof stops the submission before the request exists,
