@@ -701,6 +701,7 @@ def test_pending_lists_overdue_first_in_red(service, tmp_path):
     assert list(rows["overdue"]) == [True, False]
     assert list(rows["days_left"]) == [-22, 28]
     assert rows.loc[0, "state"] == "기한 경과"
+    assert rows.loc[1, "state"] == "회신 대기"
     assert page._warning.visible
     assert "1건" in page._warning.object
     styles = page.table.style._compute().ctx

@@ -330,6 +330,8 @@ LABELS: dict[str, dict[str, str]] = {
     "wf.days_left": {"ko": "남은 일수", "en": "Days left"},
     "wf.extended": {"ko": "기한 연장", "en": "Extended"},
     "wf.overdue": {"ko": "기한 경과", "en": "Overdue"},
+    "wf.return_due_soon": {"ko": "기한 임박", "en": "Due soon"},
+    "wf.return_waiting": {"ko": "회신 대기", "en": "Waiting"},
     "wf.pending_overdue": {
         "ko": "회신 기한이 지난 신청이 {count}건 있습니다.",
         "en": "{count} request(s) are past their due date.",

@@ -110,12 +110,20 @@ class PendingReturnsPage(WorkflowPage):
                 "due_on": item.due_on.isoformat(),
                 "days_left": item.days_left,
                 "extended": self.text("wf.yes") if item.extended else "",
-                "state": self.text("wf.overdue") if item.overdue else "",
+                "state": self.text(self._state_key(item)),
                 "overdue": item.overdue,
             }
             for item in self.pending
         ]
         return pd.DataFrame(rows, columns=[*COLUMNS, "overdue"])
+
+    def _state_key(self, item: returns.PendingReturn) -> str:
+        """Return the label key of a pending return's state by its days left."""
+        if item.overdue:
+            return "wf.overdue"
+        if item.days_left <= self.config["retention.due_soon_days"]:
+            return "wf.return_due_soon"
+        return "wf.return_waiting"
 
     def letter_bytes(self, item: returns.PendingReturn) -> bytes:
         """Return the reminder letter as UTF-8, or nothing after an error."""
