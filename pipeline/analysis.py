@@ -143,15 +143,12 @@ def _link_result(job: Job, result: JobResult, entry: os.stat_result) -> JobResul
     own files is read. Its name still gives the call's metadata, so retention
     and the purge see the row like any other.
     """
-    _read_metadata(job, result, entry.st_mtime_ns)
-    result.mtime_ns = entry.st_mtime_ns
-    result.error = (
+    message = (
         f"symbolic link: {job.path} is a link, and recwatch does not follow "
         "links in the spool so that no file outside it is read. Replace the "
         "link with the recording itself"
     )
-    result.flags = sorted({*result.flags, "symlink"})
-    return result
+    return _unread_file_result(job, result, entry, message, "symlink")
 
 
 def _special_file_result(
@@ -163,14 +160,22 @@ def _special_file_result(
     an analysis worker for good, and a device can return endless bytes.
     """
     kind = _file_kind(entry.st_mode)
-    _read_metadata(job, result, entry.st_mtime_ns)
-    result.mtime_ns = entry.st_mtime_ns
-    result.error = (
+    message = (
         f"not a regular file: {job.path} is a {kind}, and recwatch reads only "
         "regular files. Remove it from the spool and check which program "
         "created it; the recorder writes regular files"
     )
-    result.flags = sorted({*result.flags, FLAG_NOT_REGULAR})
+    return _unread_file_result(job, result, entry, message, FLAG_NOT_REGULAR)
+
+
+def _unread_file_result(
+    job: Job, result: JobResult, entry: os.stat_result, message: str, flag: str
+) -> JobResult:
+    """Fill ``result`` as an error row from the name and ``lstat`` alone."""
+    _read_metadata(job, result, entry.st_mtime_ns)
+    result.mtime_ns = entry.st_mtime_ns
+    result.error = message
+    result.flags = sorted({*result.flags, flag})
     return result
 
 

@@ -169,9 +169,9 @@ class OverviewPage(pn.viewable.Viewer):
             for path in frame["path"]
         ]
         messages = [str(message) for message in frame["message"]]
-        # Paths and messages carry the other party's number. The overview is a
-        # health summary that every role sees, so numbers are masked for all of
-        # them and showing it is no view of personal data.
+        # Paths and messages contain the other party's number. The overview is a
+        # health summary open to every role, so the numbers are masked for all
+        # roles and the page is no view of personal data.
         names = [mask_phone_numbers(name) for name in names]
         messages = [mask_phone_numbers(message) for message in messages]
         rows = pd.DataFrame(
