@@ -240,6 +240,9 @@ def build_dashboard(service, user) -> None:
         is read again at least once a minute even with no new writes. A session
         whose login ended (logout or idle timeout) is closed instead.
         """
+        if not pn.state.loaded:
+            # Changes made before the page has loaded would not reach the browser.
+            return
         if not session_alive():
             expire()
             return
@@ -300,12 +303,26 @@ def build_dashboard(service, user) -> None:
         main=[main],
         **TEMPLATE_STYLE,
     )
-    if denied_page is None:
-        show(requested)
-    else:
-        main.objects = [denied_notice(denied_page)]
+
+    def first_show() -> None:
+        if denied_page is None:
+            show(requested)
+        else:
+            main.objects = [denied_notice(denied_page)]
+        navigation.disabled = language.disabled = False
+
     navigation.param.watch(on_navigation, "value")
-    language.param.watch(lambda event: relabel(event.new), "value")
+
+    def on_language(event) -> None:
+        if event.new not in LANGUAGES.values():
+            # An unknown ?lang= still in the browser's address bar comes back
+            # through the URL sync; the session keeps a language it can show.
+            valid = event.old in LANGUAGES.values()
+            language.value = event.old if valid else initial_language
+            return
+        relabel(event.new)
+
+    language.param.watch(on_language, "value")
     relabel(initial_language)
 
     callback = None
@@ -323,11 +340,26 @@ def build_dashboard(service, user) -> None:
             callback=refresh, period=config["dashboard.refresh_ms"], background=True
         )
         callback.start()
+        # Panel drops layout changes made after the browser has the page but
+        # before it reports the page ready: a request chosen in that moment
+        # would stay hidden. So the page is built, and the menu and language
+        # buttons work, only once the session has loaded. The next tick comes
+        # after the load has finished, so a page's own deferred parts are drawn
+        # in the same update as the page, as when a page is opened from the menu.
+        main.objects = [
+            pn.pane.HTML(
+                label("loading", initial_language), css_classes=["page-loading"]
+            )
+        ]
+        navigation.disabled = language.disabled = True
+        pn.state.onload(lambda: pn.state.execute(first_show, schedule=True))
         # A default argument binds the callback now, because Bokeh clears this
         # script's globals before the session-destroyed hooks run.
         pn.state.on_session_destroyed(
             lambda _context, periodic=callback: periodic.stop()
         )
+    else:
+        first_show()
     template.servable()
 
 

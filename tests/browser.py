@@ -7,7 +7,9 @@ repository. Headless Chromium from Debian drives the pages.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from pipeline.auth import DEMO_PASSWORDS, create_demo_users
 from pipeline.websessions import load_or_create_cookie_secret
@@ -258,3 +260,43 @@ def inotify_watches(pid: int) -> int:
         except FileNotFoundError:
             continue
     return count
+
+
+class HeldPageReady:
+    """Hold back the browser's "page ready" message to the server until released.
+
+    Bokeh sends every message as text frames (header, metadata, content) and two
+    frames per binary buffer. The frames of one message are forwarded together,
+    except those of the ``document_ready`` event, which wait for :meth:`release`.
+    This opens the moment in which a slow browser shows a page that the server
+    does not yet count as loaded, so a test can act in it.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.held_frames: list[str | bytes] = []
+        self._pending: list[str | bytes] = []
+        self._server: WebSocketRoute | None = None
+        page.route_web_socket(re.compile(r"/ws(\?|$)"), self._route)
+
+    def _route(self, socket: WebSocketRoute) -> None:
+        self._server = socket.connect_to_server()
+        self._server.on_message(socket.send)
+        socket.on_message(self._from_page)
+
+    def _from_page(self, frame: str | bytes) -> None:
+        self._pending.append(frame)
+        header = json.loads(self._pending[0])
+        if len(self._pending) < 3 + 2 * header.get("num_buffers", 0):
+            return
+        frames, self._pending = self._pending, []
+        if isinstance(frames[2], str) and '"document_ready"' in frames[2]:
+            self.held_frames.extend(frames)
+            return
+        for part in frames:
+            self._server.send(part)
+
+    def release(self) -> None:
+        """Send the held messages to the server."""
+        for part in self.held_frames:
+            self._server.send(part)
+        self.held_frames = []

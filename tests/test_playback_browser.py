@@ -8,6 +8,7 @@ request through the pages is covered by the workflow browser test.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ import browser
 import pytest
 from conftest import wait_until
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from request_fixtures import ADMIN, OPERATOR, approve_all, sample_form
 
 from pipeline import protected_copy, requests
@@ -136,6 +138,40 @@ def test_role_without_play_sees_no_control(
     assert not page.locator(".playback-section").first.is_visible()
     assert page.locator(".play-recording button:visible").count() == 0
     assert page.locator(".download-recording:visible").count() == 0
+
+
+def test_request_chosen_while_page_loads_opens(server: browser.Server, page: Page):
+    """A request chosen while the page is still loading opens once it has loaded.
+
+    Panel does not send layout changes made before the server counts the page as
+    loaded, which would leave the chosen request's sections hidden. So the page
+    is built, and the menu enabled, only once the session has loaded.
+    """
+    browser.login(page, server, "auditor")
+    ready = browser.HeldPageReady(page)
+    page.goto(f"{server.url}?page=requests")
+    for _ in range(300):
+        if ready.held_frames:
+            break
+        page.wait_for_timeout(100)
+    assert ready.held_frames, "the browser never reported the page ready"
+    select = page.locator(".request-select select")
+    # A page that is still loading offers no list, so this may time out.
+    with contextlib.suppress(PlaywrightTimeoutError):
+        select.select_option(label=request_number(), timeout=2000)
+    # The server handles the choice well before the browser reports the page ready.
+    page.wait_for_timeout(500)
+    expect(page.locator(".page-loading").first).to_be_visible()
+    expect(page.locator(".page-navigation button").first).to_be_disabled()
+
+    ready.release()
+    expect(select.first).to_be_visible(timeout=RENDER_WAIT_MS)
+    select.select_option(label=request_number())
+    expect(page.locator(".request-approvals").first).to_be_visible(
+        timeout=RENDER_WAIT_MS
+    )
+    expect(page.locator(".page-loading")).to_have_count(0)
+    expect(page.locator(".page-navigation button").first).to_be_enabled()
 
 
 def test_own_copy_lists_operator_line(server: browser.Server, page: Page):

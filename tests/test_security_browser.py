@@ -498,3 +498,7 @@ def test_bad_page_query_shows_overview(server: browser.Server, page: Page, query
     page.goto(f"{server.url}?{query}")
     expect(page.locator(READY["overview"]).first).to_be_visible(timeout=RENDER_WAIT_MS)
     assert page.evaluate("window.__xss") is None
+    # The page stays in the default language, and the menu works.
+    navigation = page.locator(".page-navigation button")
+    expect(navigation.first).to_have_text("현황")
+    expect(navigation.first).to_be_enabled()

@@ -158,16 +158,6 @@ def test_request_from_form_to_closing(chromium, server, call_start, tmp_path):
     for username in ("staff2", "approver", "head"):
         signer = open_as(chromium, server, username)
         open_request(signer, server, number)
-        approve = signer.locator(".approve-request button").first
-        try:
-            expect(approve).to_be_visible(timeout=10000)
-        except AssertionError:
-            # NOTE: in two of three full-suite runs the approval row of the
-            # first signer stayed hidden, while this file alone always passed.
-            # The cause is not found; opening the request again shows the row.
-            # The printed detail appears in the report if the test still fails.
-            print(signer.locator(".request-detail").first.inner_text()[:800])
-            open_request(signer, server, number)
         click(signer, "approve-request")
         expect(signer.locator(".request-approvals")).to_contain_text(
             EXTRA_USERS[username][1] if username in EXTRA_USERS else "데모 팀장",

@@ -13,6 +13,7 @@ LABELS: dict[str, dict[str, str]] = {
     # Template and sidebar
     "title": {"ko": "녹취시스템 대시보드", "en": "Call recording dashboard"},
     "language": {"ko": "언어", "en": "Language"},
+    "loading": {"ko": "화면을 불러오는 중입니다…", "en": "Loading the page…"},
     "pages": {"ko": "화면", "en": "Pages"},
     "page.overview": {"ko": "현황", "en": "Overview"},
     "page.retention": {"ko": "보존 현황", "en": "Retention"},
