@@ -614,6 +614,16 @@ def approve(
     def write(con) -> None:
         record = get_request(con, request_id)
         _check_signer(record, user, stage, decision="approve")
+        if stage == STAGES[-1] and not record.recording_ids:
+            # An approval authorises providing recordings; with none attached
+            # it would authorise nothing that can be handed over.
+            raise RecwatchError(
+                f"request {record.number} has no recordings attached, so it "
+                "cannot be approved. Attach the recordings it asks for, or "
+                "reject it if none exist.",
+                code="no_recordings_attached",
+                values={"number": record.number},
+            )
         con.execute(
             "INSERT INTO request_approvals VALUES (?, ?, 'approved', ?, ?, ?, NULL)",
             [record.id, stage, user.username, user.display_name, now],

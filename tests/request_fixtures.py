@@ -122,6 +122,15 @@ def approve_all(catalog: Catalog, request_id: int) -> requests.RequestRecord:
     return record
 
 
+def attach_new_recording(
+    catalog: Catalog, folder: Path, request_id: int, *, seed: int = 0
+) -> int:
+    """Attach a new recording to a submitted request, as its approval needs one."""
+    recording_id = add_recording(catalog, folder, CALL_START, seed=seed)
+    requests.attach_recordings(catalog, OPERATOR, request_id, [recording_id])
+    return recording_id
+
+
 def approved_request(catalog: Catalog, folder: Path) -> tuple[int, list[int]]:
     """Submit a request with two attached recordings and approve it."""
     first = add_recording(catalog, folder, CALL_START, seed=1)

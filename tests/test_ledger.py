@@ -17,6 +17,7 @@ from request_fixtures import (
     STAFF,
     TEAM_LEADER,
     approve_all,
+    attach_new_recording,
     open_catalog,
     sample_form,
 )
@@ -36,11 +37,12 @@ def catalog(tmp_path: Path) -> Iterator[Catalog]:
 
 
 @pytest.fixture
-def filled(catalog: Catalog) -> Catalog:
+def filled(catalog: Catalog, tmp_path: Path) -> Catalog:
     """Catalog with an approved request, a rejected one and a submitted one."""
     approved = requests.submit_request(
         catalog, OPERATOR, sample_form(remarks="긴급"), now=SUBMITTED_AT
     )
+    attach_new_recording(catalog, tmp_path / "spool", approved.id)
     approve_all(catalog, approved.id)
     rejected = requests.submit_request(
         catalog, OPERATOR, sample_form(requester_name="가상법인"), now=SUBMITTED_AT

@@ -21,6 +21,7 @@ from request_fixtures import (
     add_recording,
     approve_all,
     approved_request,
+    attach_new_recording,
     destroyed_notice,
     open_catalog,
     provide_by_viewing,
@@ -380,8 +381,9 @@ def test_proof_rejects_empty_and_oversized(config):
 # --- approvals ------------------------------------------------------------------------
 
 
-def test_three_stages_approve_in_order(catalog):
+def test_three_stages_approve_in_order(catalog, tmp_path):
     record = requests.submit_request(catalog, OPERATOR, sample_form())
+    attach_new_recording(catalog, tmp_path, record.id)
     for stage, signer in SIGNERS[:-1]:
         record = requests.approve(catalog, signer, record.id, stage)
         assert record.status == "submitted"
@@ -450,6 +452,21 @@ def test_reject_at_any_stage(catalog, stage_index):
     assert record.rejection_stage == stage
     assert record.rejection_reason == "목적 불명확"
     assert record.approval(stage).decision == "rejected"
+
+
+def test_final_approval_needs_recordings(catalog, tmp_path):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    for stage, signer in SIGNERS[:-1]:
+        requests.approve(catalog, signer, record.id, stage)
+
+    with pytest.raises(RecwatchError, match="has no recordings attached") as caught:
+        requests.approve(catalog, DEPARTMENT_HEAD, record.id, "department_head")
+    assert caught.value.code == "no_recordings_attached"
+    assert requests.get_request(catalog.cursor(), record.id).status == "submitted"
+
+    attach_new_recording(catalog, tmp_path, record.id)
+    record = requests.approve(catalog, DEPARTMENT_HEAD, record.id, "department_head")
+    assert record.status == "approved"
 
 
 def test_reject_needs_reason(catalog):
@@ -698,9 +715,10 @@ def test_failed_change_leaves_no_log_entry(catalog):
     assert access_log_events(catalog) == [("request_change", "submit")]
 
 
-def test_list_requests_filters_status(catalog):
+def test_list_requests_filters_status(catalog, tmp_path):
     first = requests.submit_request(catalog, OPERATOR, sample_form())
     second = requests.submit_request(catalog, OPERATOR, sample_form())
+    attach_new_recording(catalog, tmp_path, second.id)
     approve_all(catalog, second.id)
 
     approved = requests.list_requests(catalog.cursor(), ["approved"])
@@ -757,6 +775,7 @@ def run_list(tmp_path: Path, *arguments: str):
 def test_cli_list_json_is_masked(catalog, tmp_path):
     now = datetime(2026, 4, 1, 9, 0, tzinfo=SEOUL)
     first = requests.submit_request(catalog, OPERATOR, sample_form(), now=now)
+    attach_new_recording(catalog, tmp_path / "spool", first.id)
     approve_all(catalog, first.id)
     later = now + timedelta(hours=1)
     requests.submit_request(catalog, OPERATOR, sample_form(), now=later)

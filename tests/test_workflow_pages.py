@@ -298,6 +298,26 @@ def test_creator_approval_shows_permission_error(service, tmp_path):
     assert record.approvals == ()
 
 
+def test_final_approval_without_recordings_shows_error(service):
+    page = page_for(service, OPERATOR)
+    fill_form(page)
+    request_id = page.submit().id
+    requests.approve(service.catalog, STAFF, request_id, "staff", now=NOW)
+    requests.approve(service.catalog, TEAM_LEADER, request_id, "team_leader", now=NOW)
+    page = page_for(service, DEPARTMENT_HEAD)
+    page.open_request(request_id)
+
+    assert not page.detail.approve()
+
+    assert alert_text(page.detail) == (
+        "<b>처리하지 못했습니다</b>: 신청서 2026-0001에 첨부한 녹취파일이 "
+        "없어 승인할 수 없습니다. "
+        "신청한 녹취파일을 첨부하거나, 없으면 반려하십시오."
+    )
+    record = requests.get_request(service.catalog.cursor(), request_id)
+    assert record.status == "submitted"
+
+
 def test_approver_sees_no_actions_before_staff_signs(service, tmp_path):
     request_id, _ = submitted_with_recording(service, tmp_path)
     page = page_for(service, TEAM_LEADER)

@@ -429,6 +429,12 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "You entered or asked for request {number}, so another official "
         "must sign it.",
     },
+    "err.no_recordings_attached": {
+        "ko": "신청서 {number}에 첨부한 녹취파일이 없어 승인할 수 없습니다. "
+        "신청한 녹취파일을 첨부하거나, 없으면 반려하십시오.",
+        "en": "Request {number} has no recordings attached, so it cannot be "
+        "approved. Attach the recordings it asks for, or reject it if none exist.",
+    },
     "err.signed_twice": {
         "ko": "신청서 {number}에 이미 {stage} 단계로 결재했습니다. 한 사람은 한 "
         "단계만 결재할 수 있습니다.",
