@@ -32,6 +32,7 @@ from request_fixtures import (
 from pipeline import holds, requests, returns
 from pipeline.auth import User
 from pipeline.catalog import Catalog
+from pipeline.errors import RecwatchError
 from pipeline.purge_schedule import PurgeScheduler
 from pipeline.service import Service
 from pipeline.views.holds_page import HoldsPage
@@ -692,6 +693,60 @@ def test_printable_forms_follow_status(service, tmp_path):
 
     assert "인수·인계증" in html
     assert "가상경찰서" in html
+
+
+def test_printed_forms_and_letters_are_logged(service, tmp_path):
+    request_id = provided_request(service, tmp_path, date(2026, 1, 10))
+    page = page_for(service, OPERATOR)
+    page.open_request(request_id)
+    detail = page.detail
+    record = detail.record
+
+    data = detail.printout(record, "form2", "html", lambda: detail.form_html("form2"))
+    pending = PendingReturnsPage(service, user=OPERATOR, clock=lambda: NOW)
+    pending.letter_bytes(pending.pending[0])
+
+    assert "인수·인계증" in data.decode("utf-8")
+    entries = service.catalog.query(
+        "SELECT actor, action, object_type, object_ids, detail->>'document', "
+        "detail->>'format', detail->>'number' FROM access_log "
+        "WHERE action = 'print_form' ORDER BY id"
+    )
+    assert entries == [
+        (
+            "kim.op",
+            "print_form",
+            "request",
+            [str(request_id)],
+            "form2",
+            "html",
+            "2026-0001",
+        ),
+        (
+            "kim.op",
+            "print_form",
+            "request",
+            [str(request_id)],
+            "reminder",
+            "html",
+            "2026-0001",
+        ),
+    ]
+
+
+def test_failed_printout_is_not_logged(service, tmp_path):
+    request_id = provided_request(service, tmp_path, date(2026, 1, 10))
+    page = page_for(service, OPERATOR)
+    page.open_request(request_id)
+
+    def broken() -> str:
+        raise RecwatchError("the form could not be rendered")
+
+    assert page.detail.printout(page.detail.record, "form1", "html", broken) == b""
+    assert "could not be rendered" in alert_text(page.detail)
+    assert service.catalog.query(
+        "SELECT count(*) FROM access_log WHERE action = 'print_form'"
+    ) == [(0,)]
 
 
 def test_viewer_cannot_read_requests(service, tmp_path):

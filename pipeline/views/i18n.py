@@ -761,6 +761,7 @@ CODE_LABELS = {
         "play": ("열람(재생)", "view (play)"),
         "download": ("내려받기", "download"),
         "export": ("제공(사본)", "provide (copy)"),
+        "print_form": ("서식 출력", "print form"),
         "handover": ("제공(인계)", "provide (handover)"),
         "view_personal": ("개인정보 조회", "view personal data"),
         "assign_line": ("회선 지정", "assign line"),

@@ -126,8 +126,11 @@ class PendingReturnsPage(WorkflowPage):
         return "wf.return_waiting"
 
     def letter_bytes(self, item: returns.PendingReturn) -> bytes:
-        """Return the reminder letter as UTF-8, or nothing after an error."""
-        return (self.attempt(lambda: self.letter_html(item)) or "").encode("utf-8")
+        """Return the reminder letter as UTF-8 and log it, or nothing after an error."""
+        data = (self.attempt(lambda: self.letter_html(item)) or "").encode("utf-8")
+        if data:
+            self.log_printout(item.request_id, item.number, "reminder", "html")
+        return data
 
     def letter_html(self, item: returns.PendingReturn) -> str:
         """Render the reminder letter for one pending request.

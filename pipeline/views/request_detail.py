@@ -590,7 +590,9 @@ class RequestDetail(WorkflowPage):
             buttons.append(
                 download_button(
                     f"{stem}.html",
-                    lambda render=render: (self.attempt(render) or "").encode("utf-8"),
+                    lambda name=name, render=render: self.printout(
+                        record, name, "html", render
+                    ),
                     self.text("wf.print_html", form=title),
                     f"print-{name}-html",
                 )
@@ -599,7 +601,9 @@ class RequestDetail(WorkflowPage):
                 buttons.append(
                     download_button(
                         f"{stem}.pdf",
-                        lambda render=render: self.pdf_bytes(render),
+                        lambda name=name, render=render: self.printout(
+                            record, name, "pdf", render
+                        ),
                         self.text("wf.print_pdf", form=title),
                         f"print-{name}-pdf",
                     )
@@ -623,6 +627,25 @@ class RequestDetail(WorkflowPage):
         return forms.render_notice_form(
             record, self._handover, self._notices[-1], tz=tz
         )
+
+    def printout(
+        self,
+        record: requests.RequestRecord,
+        name: str,
+        file_format: str,
+        render: Callable[[], str],
+    ) -> bytes:
+        """Return form ``name`` as HTML or PDF bytes and log the download.
+
+        A failure shows in the alert, downloads an empty file and is not logged.
+        """
+        if file_format == "pdf":
+            data = self.pdf_bytes(render)
+        else:
+            data = (self.attempt(render) or "").encode("utf-8")
+        if data:
+            self.log_printout(record.id, record.number, name, file_format)
+        return data
 
     def pdf_bytes(self, render: Callable[[], str]) -> bytes:
         """Print the form that ``render`` returns to PDF and return the bytes.

@@ -24,6 +24,7 @@ from pipeline.errors import PermissionDenied, RecwatchError
 from pipeline.service import Service
 from pipeline.views.formatting import escape
 from pipeline.views.i18n import LABELS, code_labels, label
+from pipeline.views.session import record_access
 from pipeline.views.table import TABLE_CSS
 
 logger = logging.getLogger(__name__)
@@ -188,6 +189,23 @@ class WorkflowPage(pn.viewable.Viewer):
     def allowed(self, action: str) -> bool:
         """Return whether the page's user may perform ``action``."""
         return self.user is not None and auth.allowed(self.user, action)
+
+    def log_printout(
+        self, request_id: int, number: str, document: str, file_format: str
+    ) -> None:
+        """Write a ``print_form`` access-log entry for a downloaded printable form.
+
+        The forms and reminder letters carry the request's personal data
+        unmasked, so each download is logged like a ledger export.
+        """
+        record_access(
+            self._service,
+            self.user,
+            "print_form",
+            object_type="request",
+            object_ids=(request_id,),
+            detail={"number": number, "document": document, "format": file_format},
+        )
 
     def acting_user(self, action: str | None = None) -> User:
         """Return the page's user, raising PermissionDenied without one or the right."""
