@@ -636,7 +636,7 @@ def approve(
             _touch(con, record.id, now)
         log_change(con, user, record.id, event="approve", detail=detail, at=now)
 
-    catalog.write(write)
+    _write_signature(catalog, user, request_id, stage, "approve", write, now)
     record = get_request(catalog.cursor(), request_id)
     logger.info("request %s stage %s signed by %s", record.number, stage, user.username)
     return record
@@ -689,7 +689,7 @@ def reject(
             at=now,
         )
 
-    catalog.write(write)
+    _write_signature(catalog, user, request_id, stage, "reject", write, now)
     record = get_request(catalog.cursor(), request_id)
     logger.info("request %s rejected at stage %s", record.number, stage)
     return record
@@ -763,6 +763,7 @@ def log_change(
     detail: dict[str, Any],
     at: datetime,
     action: str = "request_change",
+    result: str = "ok",
 ) -> None:
     """Append the access-log entry of one request change (ids and codes only)."""
     accesslog.append(
@@ -772,9 +773,42 @@ def log_change(
         action=action,
         object_type="request",
         object_ids=[request_id],
+        result=result,
         detail={"event": event, **detail},
         at=at,
     )
+
+
+def _write_signature(
+    catalog: Catalog,
+    user: User,
+    request_id: int,
+    stage: str,
+    decision: str,
+    write,
+    now: datetime,
+) -> None:
+    """Run the signature's ``write``; a refused signature is logged as denied.
+
+    The refused write rolls back, so the denial is appended in a transaction of
+    its own: auditors see who tried to sign their own request or a second stage.
+    """
+    try:
+        catalog.write(write)
+    except PermissionDenied as error:
+        detail = {"stage": stage, "refused": error.code}
+        catalog.write(
+            lambda con: log_change(
+                con,
+                user,
+                request_id,
+                event=decision,
+                detail=detail,
+                at=now,
+                result="denied",
+            )
+        )
+        raise
 
 
 def _touch(con, request_id: int, now: datetime) -> None:

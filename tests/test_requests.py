@@ -53,6 +53,20 @@ def access_log_events(catalog: Catalog) -> list[tuple[str, str | None]]:
     return [(action, event) for action, event in rows]
 
 
+def denied_entries(catalog: Catalog) -> list[tuple]:
+    """Return (actor, request id, event, stage, refusal code) of denied entries."""
+    return catalog.query(
+        "SELECT actor, object_ids[1], detail->>'event', detail->>'stage', "
+        "detail->>'refused' FROM access_log WHERE result = 'denied' ORDER BY id"
+    )
+
+
+def record_approvals(catalog: Catalog, request_id: int) -> list[tuple]:
+    return catalog.query(
+        "SELECT stage FROM request_approvals WHERE request_id = ?", [request_id]
+    )
+
+
 # --- submitting and numbering ---------------------------------------------------------
 
 
@@ -407,6 +421,10 @@ def test_creator_cannot_approve(catalog):
     record = requests.submit_request(catalog, OPERATOR, sample_form())
     with pytest.raises(PermissionDenied, match="may not approve it at any stage"):
         requests.approve(catalog, OPERATOR, record.id, "staff")
+    assert record_approvals(catalog, record.id) == []
+    assert denied_entries(catalog) == [
+        (OPERATOR.username, str(record.id), "approve", "staff", "own_request_signed")
+    ]
 
 
 def test_requesting_official_cannot_approve(catalog):
@@ -423,6 +441,13 @@ def test_one_person_signs_one_stage(catalog):
     requests.approve(catalog, TEAM_LEADER, record.id, "team_leader")
     with pytest.raises(PermissionDenied, match="already signed .* stage team_leader"):
         requests.approve(catalog, TEAM_LEADER, record.id, "department_head")
+    with pytest.raises(PermissionDenied, match="already signed .* stage team_leader"):
+        requests.reject(catalog, TEAM_LEADER, record.id, "department_head", "불필요")
+    assert denied_entries(catalog) == [
+        (TEAM_LEADER.username, str(record.id), event, "department_head", "signed_twice")
+        for event in ("approve", "reject")
+    ]
+    assert requests.get_request(catalog.cursor(), record.id).status == "submitted"
 
 
 def test_stage_needs_its_permission(catalog):
