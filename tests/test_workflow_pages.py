@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import io
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from pipeline.views.ledger_page import LedgerPage
 from pipeline.views.lines_page import LinesPage
 from pipeline.views.pending_page import PendingReturnsPage
 from pipeline.views.purge_panel import PurgePage, purge_status_html
+from pipeline.views.request_detail import REPEAT_CLICK_S
 from pipeline.views.requests_page import RequestsPage
 
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=SEOUL)
@@ -285,6 +287,29 @@ def test_three_stages_approve_in_order(service, tmp_path):
         "과장 결재 (최과장)",
     ]
     assert "승인" in page.detail._heading.object
+
+
+def test_double_click_signs_once_without_error(service, tmp_path):
+    request_id, _ = submitted_with_recording(service, tmp_path)
+    requests.approve(service.catalog, STAFF, request_id, "staff", now=NOW)
+    page = page_for(service, TEAM_LEADER)
+    page.open_request(request_id)
+
+    assert page.detail.approve()
+    # The second click of a double-click, queued while the first one ran.
+    assert not page.detail.approve()
+
+    assert alert_text(page.detail) == ""
+    record = requests.get_request(service.catalog.cursor(), request_id)
+    assert [a.stage for a in record.approvals] == ["staff", "team_leader"]
+    assert service.catalog.query(
+        "SELECT count(*) FROM access_log WHERE result = 'denied'"
+    ) == [(0,)]
+
+    # A deliberate click later is checked as usual: one person signs one stage.
+    time.sleep(REPEAT_CLICK_S)
+    assert not page.detail.approve()
+    assert "한 단계만 결재할 수 있습니다" in alert_text(page.detail)
 
 
 def test_creator_approval_shows_permission_error(service, tmp_path):

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime, time
 from pathlib import Path
+from time import monotonic
 
 import panel as pn
 import param
@@ -61,6 +62,11 @@ DEFAULT_VIEWING_END = time(18, 0)
 # An archive is deleted when it is downloaded, and by the purge scheduler when
 # it waits longer than security.copy_keep_minutes.
 COPIES_FOLDER = protected_copy.COPY_FOLDERS[0]
+# A second click of a double-click waits while the first one's action runs and
+# arrives right after it ends, made on the page as it was before. Clicks this
+# soon after the same button's successful action are dropped instead of failing
+# on the new state.
+REPEAT_CLICK_S = 0.5
 
 
 def candidate_options(
@@ -101,6 +107,7 @@ class RequestDetail(WorkflowPage):
         self._handover: handover.Handover | None = None
         self._notices: list[returns.StoredNotice] = []
         self._archive: Path | None = None
+        self._last_success = ("", float("-inf"))
 
         self._heading = heading()
         self._summary = pn.pane.HTML("", css_classes=["request-summary"])
@@ -660,8 +667,18 @@ class RequestDetail(WorkflowPage):
 
     # --- actions ----------------------------------------------------------------------
 
-    def _act(self, action: Callable[[], object], message: str | None = None) -> bool:
-        """Run one action, refresh the view and the list; return whether it worked."""
+    def _act(
+        self, key: str, action: Callable[[], object], message: str | None = None
+    ) -> bool:
+        """Run one action, refresh the view and the list; return whether it worked.
+
+        ``key`` names the button: the same button clicked again right after its
+        action succeeded is the second click of a double-click, and is dropped.
+        """
+        last_key, last_at = self._last_success
+        if key == last_key and monotonic() - last_at < REPEAT_CLICK_S:
+            logger.info("repeated click dropped: %s", key)
+            return False
         self.clear_alert()
         if self.attempt(action) is None:
             return False
@@ -669,6 +686,7 @@ class RequestDetail(WorkflowPage):
         self._on_change()
         if message:
             self.show_success(message)
+        self._last_success = (key, monotonic())
         return True
 
     def approve(self) -> bool:
@@ -689,7 +707,7 @@ class RequestDetail(WorkflowPage):
                 now=self.now(),
             )
 
-        return self._act(sign)
+        return self._act("approve", sign)
 
     def reject(self) -> bool:
         """Reject the request at its next stage with the typed reason."""
@@ -710,7 +728,7 @@ class RequestDetail(WorkflowPage):
                 now=self.now(),
             )
 
-        return self._act(reject_at_stage)
+        return self._act("reject", reject_at_stage)
 
     def edit(self) -> bool:
         """Fill the page's Form 1 form with the open request for correction.
@@ -744,13 +762,14 @@ class RequestDetail(WorkflowPage):
     def attach(self) -> bool:
         """Attach the ticked recordings to the submitted request."""
         return self._act(
+            "attach",
             lambda: requests.attach_recordings(
                 self.catalog,
                 self.acting_user("manage_requests"),
                 self._require_record().id,
                 self.attach_candidates.value,
                 now=self.now(),
-            )
+            ),
         )
 
     def attach_proof(self) -> bool:
@@ -767,7 +786,7 @@ class RequestDetail(WorkflowPage):
             )
 
         name = self.proof.filename or ""
-        if self._act(store, self.text("wf.proof_attached", name=name)):
+        if self._act("proof", store, self.text("wf.proof_attached", name=name)):
             self.proof.clear()
             return True
         return False
@@ -813,7 +832,7 @@ class RequestDetail(WorkflowPage):
             results.append(result)
             return result
 
-        if not self._act(provide):
+        if not self._act("hand_over", provide):
             return None
         result = results[0]
         self.show_success(self.text("wf.handed_over", count=result.handover.file_count))
@@ -884,12 +903,13 @@ class RequestDetail(WorkflowPage):
                 self.catalog, user, record.id, notice, now=self.now()
             )
 
-        return self._act(store, self.text("wf.notice_recorded"))
+        return self._act("notice", store, self.text("wf.notice_recorded"))
 
     def close(self) -> bool:
         """Close the returned request."""
         record = self._record
         return self._act(
+            "close",
             lambda: requests.close_request(
                 self.catalog,
                 self.acting_user("manage_requests"),
