@@ -20,6 +20,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,9 @@ RETENTION_DAYS_MIN = 730
 
 GENESIS_HASH = "0" * 64
 RESULTS = ("ok", "denied", "failed")
+# The address of the browser whose action is being handled. The dashboard sets
+# it around each action, so entries written deep in the pipeline carry it too.
+CLIENT_ADDRESS: ContextVar[str | None] = ContextVar("client_address", default=None)
 VERIFY_CHUNK_ROWS = 10_000
 
 # "at" is a reserved word in DuckDB 2.x, so the column name is always quoted.
@@ -203,8 +207,10 @@ def append(
 
     ``detail`` contains ids and codes only. A string in it that looks like a phone
     number raises :class:`RecwatchError`, because the access log must not contain
-    personal data.
+    personal data. Without ``client_addr`` the entry takes :data:`CLIENT_ADDRESS`.
     """
+    if client_addr is None:
+        client_addr = CLIENT_ADDRESS.get()
     if not actor:
         raise RecwatchError("access-log entry has an empty actor. Pass the username.")
     if not action:

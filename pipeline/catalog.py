@@ -10,6 +10,7 @@ one writer thread, fed by a queue, so writes never interleave.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import re
@@ -282,7 +283,9 @@ class Catalog:
         if self._closed:
             raise RecwatchError(f"catalog {self.path} is closed")
         future: Future = Future()
-        self._queue.put((function, future))
+        # The function runs in the caller's context, so context variables such
+        # as the access log's client address reach the writer thread.
+        self._queue.put((contextvars.copy_context(), function, future))
         return future
 
     def write(self, function: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
@@ -294,12 +297,12 @@ class Catalog:
             item = self._queue.get()
             if item is None:
                 return
-            function, future = item
+            context, function, future = item
             if not future.set_running_or_notify_cancel():
                 continue
             try:
                 self._con.execute("BEGIN")
-                result = function(self._con)
+                result = context.run(function, self._con)
                 self._con.execute("COMMIT")
             except BaseException as error:  # noqa: BLE001 - handed to the caller
                 try:

@@ -417,6 +417,28 @@ def test_stages_out_of_order_fail(catalog):
         requests.approve(catalog, TEAM_LEADER, record.id, "team_leader")
 
 
+def test_entries_carry_the_client_address_of_the_action(catalog):
+    record = requests.submit_request(catalog, OPERATOR, sample_form())
+    token = accesslog.CLIENT_ADDRESS.set("127.0.0.9")
+    try:
+        requests.approve(catalog, STAFF, record.id, "staff")
+        with pytest.raises(PermissionDenied):
+            requests.approve(catalog, OPERATOR, record.id, "team_leader")
+    finally:
+        accesslog.CLIENT_ADDRESS.reset(token)
+    requests.reject(catalog, TEAM_LEADER, record.id, "team_leader", "불필요")
+
+    rows = catalog.query(
+        "SELECT detail->>'event', result, client_addr FROM access_log ORDER BY id"
+    )
+    assert rows == [
+        ("submit", "ok", None),
+        ("approve", "ok", "127.0.0.9"),
+        ("approve", "denied", "127.0.0.9"),
+        ("reject", "ok", None),
+    ]
+
+
 def test_creator_cannot_approve(catalog):
     record = requests.submit_request(catalog, OPERATOR, sample_form())
     with pytest.raises(PermissionDenied, match="may not approve it at any stage"):

@@ -22,6 +22,7 @@ from conftest import wait_until
 from playwright.sync_api import Browser, Page, expect
 
 from pipeline.auth import UserStore
+from pipeline.views.i18n import code_label
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -223,3 +224,19 @@ def test_request_from_form_to_closing(chromium, server, call_start, tmp_path):
     assert row[-2].startswith("데모 팀장")
     assert row[-1].startswith("최과장")
     operator.context.close()
+
+    # Every step of the request reached the access log with the browser's address.
+    auditor = open_as(chromium, server, "auditor")
+    goto(auditor, server, "accesslog", ".access-log-table .tabulator-row")
+    auditor.locator(".al-action select").select_option(
+        label=code_label("action", "request_change", "ko")
+    )
+    table = auditor.locator(".access-log-table")
+    objects = table.locator(".tabulator-cell[tabulator-field='object']")
+    expect(objects.first).to_contain_text("신청서", timeout=RENDER_WAIT_MS)
+    addresses = table.locator(
+        ".tabulator-cell[tabulator-field='client_addr']"
+    ).all_inner_texts()
+    assert len(addresses) >= 8
+    assert set(addresses) == {"127.0.0.1"}
+    auditor.context.close()

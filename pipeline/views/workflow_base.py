@@ -18,13 +18,13 @@ import pandas as pd
 import panel as pn
 import param
 
-from pipeline import auth
+from pipeline import accesslog, auth
 from pipeline.auth import User
 from pipeline.errors import PermissionDenied, RecwatchError
 from pipeline.service import Service
 from pipeline.views.formatting import escape
 from pipeline.views.i18n import LABELS, code_labels, label
-from pipeline.views.session import record_access
+from pipeline.views.session import client_addr, record_access
 from pipeline.views.table import TABLE_CSS
 
 logger = logging.getLogger(__name__)
@@ -242,11 +242,13 @@ class WorkflowPage(pn.viewable.Viewer):
     def attempt(self, action: Callable[[], T]) -> T | None:
         """Run ``action`` and return its result, or None after a RecwatchError.
 
-        The error's message is shown in the alert.
+        The error's message is shown in the alert. Access-log entries written by
+        the action carry the browser's address.
 
         Only the project's own errors are caught: they carry a message meant for
         the user. Anything else is a bug, and Panel logs its traceback.
         """
+        token = accesslog.CLIENT_ADDRESS.set(client_addr() or None)
         try:
             return action()
         except RecwatchError as error:
@@ -257,6 +259,8 @@ class WorkflowPage(pn.viewable.Viewer):
             )
             self.show_error(self.error_text(error))
             return None
+        finally:
+            accesslog.CLIENT_ADDRESS.reset(token)
 
     def error_text(self, error: RecwatchError) -> str:
         """Return the error's message in the page's language when it has a code.
