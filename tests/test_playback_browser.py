@@ -166,6 +166,8 @@ def test_request_chosen_while_page_loads_opens(server: browser.Server, page: Pag
 
     ready.release()
     expect(select.first).to_be_visible(timeout=RENDER_WAIT_MS)
+    # Before a choice the box shows "—", not a blank.
+    assert select.first.evaluate("box => box.selectedOptions[0]?.text") == "—"
     select.select_option(label=request_number())
     expect(page.locator(".request-approvals").first).to_be_visible(
         timeout=RENDER_WAIT_MS

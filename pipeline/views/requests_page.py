@@ -62,6 +62,10 @@ LIST_COLUMNS = {
 # Label keys of the Form 1 fields, by RequestForm field name.
 FIELD_LABELS = dict(FORM_FIELDS) | {"access_kind": "wf.access_kind"}
 CANDIDATE_WINDOW_MINUTES = 30
+# Value of the "—" entry of the request box, for no request. Not None: Panel
+# sends a None value to the browser as "", which no option would match, so the
+# box would show blank instead of "—".
+NO_REQUEST = ""
 # Form 1 fields that a request needs; remarks and the requesting official's
 # username are optional.
 REQUIRED_FIELDS = tuple(
@@ -80,7 +84,7 @@ class RequestsPage(WorkflowPage):
         self.table = plain_table("requests-table")
         self._empty = pn.pane.HTML("")
         self.request_select = pn.widgets.Select(
-            options={}, width=260, css_classes=["request-select"]
+            options={"—": NO_REQUEST}, width=260, css_classes=["request-select"]
         )
         self.detail = RequestDetail(
             service,
@@ -254,7 +258,7 @@ class RequestsPage(WorkflowPage):
         self.table.titles = {
             column: self.text(key) for column, key in LIST_COLUMNS.items()
         }
-        options = {"—": None}
+        options = {"—": NO_REQUEST}
         options.update({record.number: record.id for record in records})
         selected = self.request_select.value
         self.request_select.options = options
@@ -290,7 +294,7 @@ class RequestsPage(WorkflowPage):
         return pd.DataFrame(rows, columns=list(LIST_COLUMNS))
 
     def _on_select(self, event) -> None:
-        self.open_request(event.new)
+        self.open_request(event.new or None)
 
     def open_request(self, request_id: int | None) -> None:
         """Show one request below the list, or none."""
