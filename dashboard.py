@@ -304,7 +304,7 @@ def build_dashboard(service, user) -> None:
         **TEMPLATE_STYLE,
     )
 
-    def first_show() -> None:
+    def show_first_page() -> None:
         if denied_page is None:
             show(requested)
         else:
@@ -316,9 +316,15 @@ def build_dashboard(service, user) -> None:
     def on_language(event) -> None:
         if event.new not in LANGUAGES.values():
             # An unknown ?lang= still in the browser's address bar comes back
-            # through the URL sync; the session keeps a language it can show.
+            # through the URL sync. The session keeps a language it can show.
             valid = event.old in LANGUAGES.values()
             language.value = event.old if valid else initial_language
+            logger.info(
+                "unknown language %r from the address bar reset to %s for %s",
+                event.new,
+                language.value,
+                user.username,
+            )
             return
         relabel(event.new)
 
@@ -340,26 +346,24 @@ def build_dashboard(service, user) -> None:
             callback=refresh, period=config["dashboard.refresh_ms"], background=True
         )
         callback.start()
-        # Panel drops layout changes made after the browser has the page but
-        # before it reports the page ready: a request chosen in that moment
-        # would stay hidden. So the page is built, and the menu and language
-        # buttons work, only once the session has loaded. The next tick comes
-        # after the load has finished, so a page's own deferred parts are drawn
-        # in the same update as the page, as when a page is opened from the menu.
+        # Before the browser reports the page ready, Panel drops layout changes
+        # (see _drain_unconnected_events in panel/io/document.py), so a request
+        # chosen then stayed hidden. The page is built after the load instead,
+        # on the next tick, so its deferred parts arrive in the same update.
         main.objects = [
             pn.pane.HTML(
                 label("loading", initial_language), css_classes=["page-loading"]
             )
         ]
         navigation.disabled = language.disabled = True
-        pn.state.onload(lambda: pn.state.execute(first_show, schedule=True))
+        pn.state.onload(lambda: pn.state.execute(show_first_page, schedule=True))
         # A default argument binds the callback now, because Bokeh clears this
         # script's globals before the session-destroyed hooks run.
         pn.state.on_session_destroyed(
             lambda _context, periodic=callback: periodic.stop()
         )
     else:
-        first_show()
+        show_first_page()
     template.servable()
 
 

@@ -788,15 +788,15 @@ def _write_signature(
     write,
     now: datetime,
 ) -> None:
-    """Run the signature's ``write``; a refused signature is logged as denied.
+    """Run the signature's ``write`` and log a PermissionDenied as a denied entry.
 
-    The refused write rolls back, so the denial is appended in a transaction of
-    its own: auditors see who tried to sign their own request or a second stage.
+    The rejected write rolls back, so the denied entry gets a transaction of its
+    own. Auditors then see who tried to sign their own request or a second stage.
     """
     try:
         catalog.write(write)
     except PermissionDenied as error:
-        detail = {"stage": stage, "refused": error.code}
+        detail = {"stage": stage, "error_code": error.code}
         catalog.write(
             lambda con: log_change(
                 con,

@@ -140,12 +140,11 @@ def test_role_without_play_sees_no_control(
     assert page.locator(".download-recording:visible").count() == 0
 
 
-def test_request_chosen_while_page_loads_opens(server: browser.Server, page: Page):
-    """A request chosen while the page is still loading opens once it has loaded.
+def test_request_chosen_during_load_opens(server: browser.Server, page: Page):
+    """Check that a request chosen while the page loads opens once it has loaded.
 
-    Panel does not send layout changes made before the server counts the page as
-    loaded, which would leave the chosen request's sections hidden. So the page
-    is built, and the menu enabled, only once the session has loaded.
+    Panel drops layout changes made before the page is ready, so the page and
+    the menu are offered only after the load.
     """
     browser.login(page, server, "auditor")
     ready = browser.HeldPageReady(page)

@@ -54,10 +54,10 @@ def access_log_events(catalog: Catalog) -> list[tuple[str, str | None]]:
 
 
 def denied_entries(catalog: Catalog) -> list[tuple]:
-    """Return (actor, request id, event, stage, refusal code) of denied entries."""
+    """Return (actor, request id, event, stage, error code) of denied entries."""
     return catalog.query(
         "SELECT actor, object_ids[1], detail->>'event', detail->>'stage', "
-        "detail->>'refused' FROM access_log WHERE result = 'denied' ORDER BY id"
+        "detail->>'error_code' FROM access_log WHERE result = 'denied' ORDER BY id"
     )
 
 
@@ -417,7 +417,7 @@ def test_stages_out_of_order_fail(catalog):
         requests.approve(catalog, TEAM_LEADER, record.id, "team_leader")
 
 
-def test_entries_carry_the_client_address_of_the_action(catalog):
+def test_entries_carry_client_address(catalog):
     record = requests.submit_request(catalog, OPERATOR, sample_form())
     token = accesslog.CLIENT_ADDRESS.set("127.0.0.9")
     try:

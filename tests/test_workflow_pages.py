@@ -324,7 +324,7 @@ def test_creator_approval_shows_permission_error(service, tmp_path):
     assert record.approvals == ()
 
 
-def test_final_approval_without_recordings_shows_error(service):
+def test_approval_without_recordings_shows_error(service):
     page = page_for(service, OPERATOR)
     fill_form(page)
     request_id = page.submit().id
@@ -720,7 +720,7 @@ def test_printable_forms_follow_status(service, tmp_path):
     assert "가상경찰서" in html
 
 
-def test_printed_forms_and_letters_are_logged(service, tmp_path):
+def test_printed_forms_are_logged(service, tmp_path):
     request_id = provided_request(service, tmp_path, date(2026, 1, 10))
     page = page_for(service, OPERATOR)
     page.open_request(request_id)

@@ -62,10 +62,8 @@ DEFAULT_VIEWING_END = time(18, 0)
 # An archive is deleted when it is downloaded, and by the purge scheduler when
 # it waits longer than security.copy_keep_minutes.
 COPIES_FOLDER = protected_copy.COPY_FOLDERS[0]
-# A second click of a double-click waits while the first one's action runs and
-# arrives right after it ends, made on the page as it was before. Clicks this
-# soon after the same button's successful action are dropped instead of failing
-# on the new state.
+# Bokeh queues the second click of a double-click until the first action ends.
+# A click this soon after the same button's successful action is dropped.
 REPEAT_CLICK_S = 0.5
 
 
@@ -677,7 +675,12 @@ class RequestDetail(WorkflowPage):
         """
         last_key, last_at = self._last_success
         if key == last_key and monotonic() - last_at < REPEAT_CLICK_S:
-            logger.info("repeated click dropped: %s", key)
+            logger.info(
+                "repeated click dropped: button=%s request=%s user=%s",
+                key,
+                self.request_id,
+                self.user.username if self.user else "none",
+            )
             return False
         self.clear_alert()
         if self.attempt(action) is None:

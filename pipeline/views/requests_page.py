@@ -62,9 +62,8 @@ LIST_COLUMNS = {
 # Label keys of the Form 1 fields, by RequestForm field name.
 FIELD_LABELS = dict(FORM_FIELDS) | {"access_kind": "wf.access_kind"}
 CANDIDATE_WINDOW_MINUTES = 30
-# Value of the "—" entry of the request box, for no request. Not None: Panel
-# sends a None value to the browser as "", which no option would match, so the
-# box would show blank instead of "—".
+# Value of the request box's "—" entry (no request). Panel sends None to the
+# browser as "", which matches no option, so the box would show a blank.
 NO_REQUEST = ""
 # Form 1 fields that a request needs; remarks and the requesting official's
 # username are optional.
